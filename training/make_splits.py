@@ -1,0 +1,59 @@
+"""Write annotations/splits.json: document-level train/dev/test splits, committed as data.
+
+    python training/make_splits.py
+
+Deterministic: documents are ordered by a hash of their id, so adding a document never reshuffles the others'
+relative order. Seeds: 000 trains, 001 is dev, 003 is test (003 reports the same strike as 000 in other words;
+the leave-one-seed-out cross-validation gives the figure without that overlap). The authored corpus is split per
+writer batch (a, b, c: different regions) 15/3/3; re3d's training pool 48/6/6.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from conflict_ie.config import REPO_ROOT, load_config, resolve_path  # noqa: E402
+from conflict_ie.label_studio_format import load_label_studio  # noqa: E402
+
+SEED_SPLITS = {"seed-000": "train", "seed-001": "dev", "seed-003": "test"}
+
+
+def ordered(ids: list[str]) -> list[str]:
+    return sorted(ids, key=lambda i: hashlib.sha1(i.encode()).hexdigest())
+
+
+def assign(ids: list[str], dev: int, test: int) -> dict[str, list[str]]:
+    ids = ordered(ids)
+    return {"dev": ids[:dev], "test": ids[dev:dev + test], "train": ids[dev + test:]}
+
+
+def main() -> None:
+    config = load_config(REPO_ROOT / "configs" / "default.yaml")
+    splits: dict[str, list[str]] = {"train": [], "dev": [], "test": []}
+    for doc_id, name in SEED_SPLITS.items():
+        splits[name].append(doc_id)
+    authored = [d.id for d in load_label_studio(REPO_ROOT / "annotations" / "authored.json")]
+    for batch in sorted({doc_id.split("-")[1][0] for doc_id in authored}):
+        members = [d for d in authored if d.split("-")[1].startswith(batch)]
+        for name, ids in assign(members, 3, 3).items():
+            splits[name].extend(ids)
+    re3d_root = resolve_path(config, "${data}/re3d")
+    re3d_ids = []
+    for documents in sorted(re3d_root.glob("*/documents.json")):
+        for line in documents.read_text(encoding="utf-8-sig").splitlines():
+            if line.strip():
+                re3d_ids.append("re3d-" + json.loads(line)["_id"])
+    for name, ids in assign(re3d_ids, 6, 6).items():
+        splits[name].extend(ids)
+    out = REPO_ROOT / "annotations" / "splits.json"
+    out.write_text(json.dumps({k: sorted(v) for k, v in splits.items()}, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {out}: " + ", ".join(f"{k} {len(v)}" for k, v in splits.items()))
+
+
+if __name__ == "__main__":
+    main()
