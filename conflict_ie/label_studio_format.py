@@ -150,6 +150,9 @@ def _parse_span(item: dict, text: str, problem) -> Span | None:
     if not isinstance(start, int) or not isinstance(end, int):
         problem(f"span {span_id!r} has non-integer offsets {start!r}..{end!r}")
         return None
+    if start >= end:
+        problem(f"span {span_id!r} offsets {start}..{end} are empty or reversed (start must be < end)", start)
+        return None
     if not 0 <= start < end <= len(text):
         problem(f"span {span_id!r} offsets {start}..{end} fall outside the text (length {len(text)})", start)
         return None
