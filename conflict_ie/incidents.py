@@ -1,0 +1,169 @@
+"""Incident assembly: decoded triggers, entities and relations -> one Incident record per incident.
+
+Triggers that the model links with ``same_incident`` form one incident. On top of those links, a later trigger
+cluster joins an earlier one of the same ACLED event type when the two share a role filler (same attacker, place
+or victim text), or when the later one is a bare anaphor ("the attack", "the strikes") with no filler of its own:
+articles restate one incident many times, and one record per incident is what analysts count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from .document import Document
+from .normalise import parse_count, resolve_date, resolve_places
+from .records import Incident, RelationPrediction, SpanPrediction
+from .schema import ACLED_TYPES
+
+ROLE_FIELDS = {
+    "attacker": "attackers",
+    "target": "targets",
+    "victim": "victims",
+    "instrument": "instruments",
+    "reported_by": "sources",
+    "place": "places",
+    "time": "dates",
+    "killed_count": "fatalities",
+    "injured_count": "injuries",
+}
+MERGE_ROLES = ("attacker", "place", "victim", "target")
+_ANAPHOR = re.compile(r"(?:\bthe|\bthis|\bthat|\bthese|\bthose)\s+(?:\w+\s+)?$", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?\u201d\"])\s+(?=[\"\u201c\u2018'(A-Z0-9])|\n+")
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence character ranges: a cut after ., ! or ? before a capital, and at every line break."""
+    ranges, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        if text[start:match.start()].strip():
+            ranges.append(_strip_range(text, start, match.start()))
+        start = match.end()
+    if text[start:].strip():
+        ranges.append(_strip_range(text, start, len(text)))
+    return ranges
+
+
+def _strip_range(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def assemble(text: str, entities: tuple[SpanPrediction, ...], triggers: tuple[SpanPrediction, ...],
+             relations: tuple[RelationPrediction, ...], publication_date: dt.date | None = None,
+             merge_heuristics: bool = True) -> tuple[Incident, ...]:
+    """Group triggers into incidents and fill each incident's roles from the relations."""
+    if not triggers:
+        return ()
+    key = lambda span: (span.start, span.end)  # noqa: E731 - spans are identified by their offsets
+    index = {key(t): i for i, t in enumerate(triggers)}
+    parent = list(range(len(triggers)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(a: int, b: int) -> None:
+        a, b = find(a), find(b)
+        if a != b:
+            parent[max(a, b)] = min(a, b)  # the earliest trigger stays the representative
+
+    roles_by_trigger: dict[int, list[RelationPrediction]] = {i: [] for i in range(len(triggers))}
+    for relation in relations:
+        head = index.get(key(relation.head))
+        if head is None:
+            continue
+        if relation.label == "same_incident":
+            tail = index.get(key(relation.tail))
+            if tail is not None:
+                union(head, tail)
+        elif relation.label in ROLE_FIELDS:
+            roles_by_trigger[head].append(relation)
+
+    if merge_heuristics:
+        _merge_compatible(text, triggers, roles_by_trigger, find, union)
+
+    clusters: dict[int, list[int]] = {}
+    for i in range(len(triggers)):
+        clusters.setdefault(find(i), []).append(i)
+    locations = tuple(e for e in entities if e.label == "Location")
+    sentence_ranges = sentences(text)
+    incidents = [
+        _incident(text, [triggers[i] for i in members], [r for i in members for r in roles_by_trigger[i]],
+                  locations, sentence_ranges, publication_date)
+        for _, members in sorted(clusters.items())
+    ]
+    return tuple(incidents)
+
+
+def _merge_compatible(text, triggers, roles_by_trigger, find, union) -> None:
+    def fillers(i: int) -> set[tuple[str, str]]:
+        return {(r.label, r.tail.text.lower()) for r in roles_by_trigger[i] if r.label in MERGE_ROLES}
+
+    for later in range(1, len(triggers)):
+        later_type = ACLED_TYPES[triggers[later].label].event_type
+        is_anaphor = bool(_ANAPHOR.search(text[max(0, triggers[later].start - 40):triggers[later].start]))
+        for earlier in range(later):
+            if ACLED_TYPES[triggers[earlier].label].event_type != later_type:
+                continue
+            cluster_fillers = set().union(*(fillers(i) for i in range(len(triggers)) if find(i) == find(earlier)))
+            if fillers(later) & cluster_fillers or (is_anaphor and not fillers(later)):
+                union(earlier, later)
+                break
+
+
+def _incident(text, triggers, roles, locations, sentence_ranges, publication_date) -> Incident:
+    by_role: dict[str, list[SpanPrediction]] = {label: [] for label in ROLE_FIELDS}
+    for relation in sorted(roles, key=lambda r: (r.tail.start, r.tail.end)):
+        bucket = by_role[relation.label]
+        if all((s.start, s.end) != (relation.tail.start, relation.tail.end) for s in bucket):
+            bucket.append(relation.tail)
+    weights: dict[str, float] = {}
+    for trigger in triggers:
+        weights[trigger.label] = weights.get(trigger.label, 0.0) + trigger.score
+    incident_type = max(weights, key=lambda label: (weights[label], -triggers.index(
+        next(t for t in triggers if t.label == label))))
+    acled = ACLED_TYPES[incident_type]
+    evidence = []
+    for start, end in sentence_ranges:
+        if any(start <= t.start < end for t in triggers):
+            evidence.append(SpanPrediction(start, end, text[start:end], "sentence", 1.0))
+    return Incident(
+        type=incident_type,
+        event_type=acled.event_type,
+        sub_event_type=acled.sub_event_type,
+        triggers=tuple(sorted(triggers, key=lambda t: t.start)),
+        dates=tuple(resolve_date(span, publication_date) for span in by_role["time"]),
+        places=tuple(resolve_places(by_role["place"], text, list(locations))),
+        attackers=tuple(by_role["attacker"]),
+        targets=tuple(by_role["target"]),
+        victims=tuple(by_role["victim"]),
+        instruments=tuple(by_role["instrument"]),
+        fatalities=tuple(parse_count(span) for span in by_role["killed_count"]),
+        injuries=tuple(parse_count(span) for span in by_role["injured_count"]),
+        sources=tuple(by_role["reported_by"]),
+        confidence=round(sum(t.score for t in triggers) / len(triggers), 4),
+        evidence=tuple(evidence),
+    )
+
+
+def gold_incidents(document: Document, publication_date: dt.date | None = None) -> tuple[Incident, ...]:
+    """The incident records a gold-annotated document states: its same_incident chains, no heuristics."""
+    spans = {span.id: SpanPrediction(span.start, span.end, span.text, span.label, 1.0) for span in document.spans}
+    entities = tuple(s for s in spans.values() if s.label not in ACLED_TYPES)
+    triggers = tuple(sorted((s for s in spans.values() if s.label in ACLED_TYPES), key=lambda s: s.start))
+    relations = tuple(RelationPrediction(spans[r.head], spans[r.tail], r.label, 1.0) for r in document.relations)
+    return assemble(document.text, entities, triggers, relations, publication_date, merge_heuristics=False)
+
+
+def publication_date_of(document: Document) -> dt.date | None:
+    raw = document.meta.get("publication_date")
+    try:
+        return dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None

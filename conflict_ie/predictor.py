@@ -1,0 +1,113 @@
+"""The Python API: load a trained model folder once, then turn articles into incident records.
+
+    from conflict_ie import Predictor
+    predictor = Predictor.load()                    # the default model, or Predictor.load("path/to/model")
+    results = predictor.predict([article_1, article_2], publication_dates=["2019-06-30", None])
+    results[0].incidents[0].fatalities[0].minimum   # 40
+
+One result per input text, in input order; every span is a character offset into the caller's string.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from .config import REPO_ROOT
+from .decoding import Decoder
+from .incidents import assemble
+from .model import load_model
+from .records import ArticleResult
+
+DEFAULT_MODEL_DIR = REPO_ROOT / "runs" / "default" / "model"
+TRAIN_COMMAND = "make main   (or: python training/train.py configs/default.yaml)"
+
+
+def default_model_dir() -> Path:
+    return Path(os.environ.get("CONFLICT_IE_MODEL") or DEFAULT_MODEL_DIR)
+
+
+class Predictor:
+    def __init__(self, model, tokenizer, metadata: dict, batch_size: int = 16):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.metadata = metadata
+        self.decoder = Decoder(model, tokenizer, batch_size=batch_size)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, device: str = "auto", batch_size: int = 16) -> "Predictor":
+        """Load a model folder (default: the model the default training writes)."""
+        folder = Path(path) if path is not None else default_model_dir()
+        if not folder.is_dir():
+            raise FileNotFoundError(f"no trained model at {folder}. Train the default model first: {TRAIN_COMMAND}")
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        model, tokenizer, metadata = load_model(folder, device)
+        return cls(model, tokenizer, metadata, batch_size)
+
+    @property
+    def model_version(self) -> str:
+        training = self.metadata.get("training", {})
+        return f"conflict_ie-{self.metadata.get('library_versions', {}).get('conflict_ie', '?')}-step{training.get('best_step', self.metadata.get('step', 0))}"
+
+    def predict(self, texts: Sequence[str], publication_dates: Sequence[str | dt.date | None] | None = None,
+                progress: bool = False) -> list[ArticleResult]:
+        """One ArticleResult per text, in order. ``publication_dates`` (ISO strings or dates, one per text)
+        let relative dates ("on Saturday") resolve to ISO values."""
+        texts = _check_texts(texts)
+        dates = _check_dates(publication_dates, len(texts))
+        decoded = self.decoder.decode(list(texts), progress=progress)
+        results = []
+        for text, result, date in zip(texts, decoded, dates):
+            incidents = assemble(text, result.entities, result.triggers, result.relations, date)
+            results.append(ArticleResult(result.entities, result.triggers, result.relations, incidents))
+        return results
+
+    def predict_article(self, text: str, publication_date: str | dt.date | None = None) -> ArticleResult:
+        """The result for one article."""
+        return self.predict([text], [publication_date])[0]
+
+
+def _check_texts(texts) -> list[str]:
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("predict() takes a list of texts; for one article use predict_article(text)")
+    if not isinstance(texts, Sequence):
+        raise TypeError(f"predict() takes a list of texts, got {type(texts).__name__}")
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"text {index} is {type(text).__name__}, expected str")
+    return list(texts)
+
+
+def _check_dates(dates, count: int) -> list[dt.date | None]:
+    if dates is None:
+        return [None] * count
+    if isinstance(dates, (str, dt.date)) or len(dates) != count:
+        raise TypeError(f"publication_dates must be a list with one entry per text ({count})")
+    parsed = []
+    for index, value in enumerate(dates):
+        if value is None or isinstance(value, dt.date):
+            parsed.append(value)
+        elif isinstance(value, str):
+            try:
+                parsed.append(dt.date.fromisoformat(value[:10]))
+            except ValueError as error:
+                raise ValueError(f"publication date {index} {value!r} is not an ISO date (YYYY-MM-DD)") from error
+        else:
+            raise TypeError(f"publication date {index} is {type(value).__name__}, expected str, date or None")
+    return parsed
+
+
+_DEFAULT: dict[str, Predictor] = {}
+
+
+def predict(texts: Sequence[str], model: str | Path | None = None, **options) -> list[ArticleResult]:
+    """Convenience: ``predict([text, ...])`` with a model folder loaded once and cached per path."""
+    key = str(Path(model) if model is not None else default_model_dir())
+    if key not in _DEFAULT:
+        _DEFAULT[key] = Predictor.load(key)
+    return _DEFAULT[key].predict(texts, **options)
