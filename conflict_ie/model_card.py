@@ -1,0 +1,207 @@
+"""Model cards in Hugging Face conventions, rendered from a run's metrics dict by ``templates/model_card.md``.
+
+Nothing about numbers is hand-written: every figure comes from the metrics dict, and sections the dict lacks say so.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+import yaml
+
+from .report import (cross_validation_table, fmt, incident_tables, markdown_table, peer_table, ratio, score_table,
+                     training_rows)
+
+BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+TAGS = ["token-classification", "named-entity-recognition", "relation-extraction", "event-extraction",
+        "armed-conflict", "news"]
+# (metrics path, metric type, display name) for the model-index, in order; only those present are listed.
+INDEX_METRICS = (
+    (("entities", "micro", "f1"), "f1", "Entity micro F1"),
+    (("entities", "macro", "f1"), "f1", "Entity macro F1"),
+    (("triggers", "micro", "f1"), "f1", "Trigger micro F1"),
+    (("relations", "micro", "f1"), "f1", "Relation micro F1"),
+    (("incidents", "micro", "f1"), "f1", "Incident role micro F1"),
+)
+
+
+def _get(metrics: dict, path: tuple[str, ...]):
+    value = metrics
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def absent(what: str) -> str:
+    return f"_{what} is not in this run's metrics, so it is not reported here._"
+
+
+def front_matter(metrics: dict) -> dict:
+    model = metrics.get("model") or {}
+    split = (metrics.get("data") or {}).get("split", "unrecorded split")
+    results_metrics = []
+    for path, kind, name in INDEX_METRICS:
+        value = _get(metrics, path)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            results_metrics.append({"type": kind, "value": value, "name": name})
+    result = {"task": {"type": "token-classification", "name": "Token Classification"},
+              "dataset": {"name": str(split), "type": "conflict-ie"},
+              "metrics": results_metrics}
+    return {
+        "language": "en",
+        "license": "apache-2.0",
+        "library_name": "transformers",
+        "pipeline_tag": "token-classification",
+        "tags": list(TAGS),
+        "base_model": BASE_MODEL,
+        "model-index": [{"name": str(model.get("name", "conflict-ie")), "results": [result]}],
+    }
+
+
+def _score_section(metrics: dict, key: str, what: str) -> str:
+    if key not in metrics:
+        return absent(what)
+    return markdown_table(*score_table(metrics[key]))
+
+
+def _incidents(metrics: dict) -> str:
+    if "incidents" not in metrics:
+        return absent("Incident scoring")
+    return "\n\n".join(markdown_table(header, rows) for _, header, rows in incident_tables(metrics["incidents"]))
+
+
+def _peer(metrics: dict) -> str:
+    peer = metrics.get("peer")
+    if not peer:
+        return absent("A peer comparison")
+    ours = _get(peer, ("ours_on_shared_types", "micro", "f1"))
+    theirs = _get(peer, ("entities", "micro", "f1"))
+    lead = (f"{peer.get('name', 'The peer')} scored on the entity types both systems share "
+            f"({', '.join(peer.get('shared_types') or [])}), against the same gold spans. "
+            f"Micro F1: ours {fmt(ours)}, peer {fmt(theirs)} ({ratio(ours, theirs)}). "
+            f"Throughput: ours {fmt(peer.get('ours_docs_per_second'), 2)} documents/s, "
+            f"peer {fmt(peer.get('docs_per_second'), 2)} documents/s.")
+    return lead + "\n\n" + markdown_table(*peer_table(peer))
+
+
+def _cross_validation(metrics: dict) -> str:
+    cv = metrics.get("cross_validation")
+    if not cv:
+        return absent("Seed cross-validation")
+    folds = cv.get("folds") or []
+    text = (f"Leave-one-out over the seed articles: {len(folds)} folds, each holding out one article and training on "
+            f"the rest.")
+    if cv.get("fold_overrides"):
+        text += " Per-fold overrides: " + ", ".join(f"`{o}`" for o in cv["fold_overrides"]) + "."
+    if cv.get("command"):
+        text += f" Command: `{cv['command']}`."
+    return text + "\n\n" + markdown_table(*cross_validation_table(cv))
+
+
+def _speed(metrics: dict) -> str:
+    speed = metrics.get("speed")
+    if not speed:
+        return absent("Throughput")
+    return (f"{fmt(speed.get('documents'))} documents in {fmt(speed.get('seconds'), 2)} s: "
+            f"{fmt(speed.get('docs_per_second'), 2)} documents/s.")
+
+
+def _training(metrics: dict) -> str:
+    training = metrics.get("training")
+    if not training:
+        return absent("Training information")
+    rows = training_rows(training)
+    seed = (metrics.get("model") or {}).get("seed")
+    if seed is not None:
+        rows.insert(0, ["seed", str(seed)])
+    return markdown_table(["Measure", "Value"], rows) if rows else absent("Training information")
+
+
+def _config(metrics: dict) -> str:
+    config = (metrics.get("model") or {}).get("config")
+    if not config:
+        return absent("The resolved configuration")
+    return "```yaml\n" + yaml.safe_dump(config, sort_keys=True, default_flow_style=False).rstrip() + "\n```"
+
+
+def _library_versions(metrics: dict) -> str:
+    versions = (metrics.get("model") or {}).get("library_versions")
+    if not versions:
+        return absent("Library versions")
+    return markdown_table(["Library", "Version"], [[k, str(v)] for k, v in sorted(versions.items())])
+
+
+def _data_hashes(metrics: dict) -> str:
+    hashes = (metrics.get("model") or {}).get("data_hashes")
+    if not hashes:
+        return "Training data hashes are not in this run's metrics."
+    return "Training data hashes recorded with the model:\n\n" + markdown_table(
+        ["Data", "SHA-256"], [[k, str(v)] for k, v in sorted(hashes.items())])
+
+
+def _evaluation_scope(metrics: dict) -> str:
+    data = metrics.get("data")
+    if not data:
+        return "_The evaluation data is not recorded in this run's metrics._"
+    text = (f"Scored on the **{data.get('split', 'unrecorded')}** split: {fmt(data.get('documents'))} documents. "
+            "Entities and triggers are scored as exact spans (seqeval strict IOB2); relations as exact "
+            "(head, tail, label) triples.")
+    files = data.get("files") or {}
+    if files:
+        text += "\n\n" + markdown_table(["File", "SHA-256"], [[k, str(v)] for k, v in sorted(files.items())])
+    return text
+
+
+def template_text() -> str:
+    return resources.files("conflict_ie").joinpath("templates/model_card.md").read_text(encoding="utf-8")
+
+
+def render_model_card(metrics: dict) -> str:
+    """The model card as Markdown with YAML front matter, every figure from ``metrics``."""
+    model = metrics.get("model") or {}
+    values = {
+        "front_matter": yaml.safe_dump(front_matter(metrics), sort_keys=False, allow_unicode=True),
+        "title": str(model.get("name", "conflict-ie")),
+        "encoder": str(model.get("encoder", BASE_MODEL)),
+        "base_model": BASE_MODEL,
+        "model_path": str(model.get("path", "not recorded")),
+        "seed": str(model.get("seed", "not recorded")),
+        "data_hashes": _data_hashes(metrics),
+        "evaluation_scope": _evaluation_scope(metrics),
+        "entities": _score_section(metrics, "entities", "Entity scoring"),
+        "triggers": _score_section(metrics, "triggers", "Trigger scoring"),
+        "relations": _score_section(metrics, "relations", "Relation scoring"),
+        "incidents": _incidents(metrics),
+        "peer": _peer(metrics),
+        "cross_validation": _cross_validation(metrics),
+        "speed": _speed(metrics),
+        "training": _training(metrics),
+        "config": _config(metrics),
+        "library_versions": _library_versions(metrics),
+        "command": str(model.get("command") or "(not recorded in this run's metrics)"),
+    }
+    return Template(template_text()).substitute(values)
+
+
+def write_model_card(metrics: dict, path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_model_card(metrics), encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m conflict_ie.model_card METRICS.json OUT.md``"""
+    import sys
+
+    metrics_path, out = (argv if argv is not None else sys.argv[1:])[:2]
+    write_model_card(json.loads(Path(metrics_path).read_text(encoding="utf-8")), Path(out))
+
+
+if __name__ == "__main__":
+    main()

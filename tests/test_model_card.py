@@ -1,0 +1,79 @@
+"""The model card: Hugging Face front matter and sections, every figure from the metrics dict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conflict_ie.model_card import render_model_card, write_model_card
+
+FIXTURE = Path(__file__).parent / "fixtures" / "metrics_example.json"
+HEADINGS = ("## Model description", "## Intended use", "## Out-of-scope use", "## Training data", "## Evaluation",
+            "## Training procedure", "## Limitations", "## How to reproduce")
+
+
+@pytest.fixture
+def metrics() -> dict:
+    return json.loads(FIXTURE.read_text(encoding="utf-8"))
+
+
+def split_front_matter(card: str) -> tuple[dict, str]:
+    assert card.startswith("---\n")
+    head, body = card[4:].split("\n---\n", 1)
+    return yaml.safe_load(head), body
+
+
+def test_front_matter_and_model_index(metrics):
+    meta, body = split_front_matter(render_model_card(metrics))
+    assert meta["language"] == "en"
+    assert meta["license"] == "apache-2.0"
+    assert meta["library_name"] == "transformers"
+    assert meta["pipeline_tag"] == "token-classification"
+    assert meta["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert meta["tags"]
+    (entry,) = meta["model-index"]
+    (result,) = entry["results"]
+    assert result["task"]["type"] == "token-classification"
+    assert result["dataset"]["name"] == metrics["data"]["split"]
+    values = {m["name"]: m["value"] for m in result["metrics"]}
+    assert values == {
+        "Entity micro F1": metrics["entities"]["micro"]["f1"],
+        "Entity macro F1": metrics["entities"]["macro"]["f1"],
+        "Trigger micro F1": metrics["triggers"]["micro"]["f1"],
+        "Relation micro F1": metrics["relations"]["micro"]["f1"],
+        "Incident role micro F1": metrics["incidents"]["micro"]["f1"],
+    }
+    assert all(m["type"] == "f1" for m in result["metrics"])
+
+
+def test_sections_and_figures(metrics):
+    card = render_model_card(metrics)
+    for heading in HEADINGS:
+        assert heading in card
+    assert "| Location | 0.900 | 0.850 | 0.874 | 20 |" in card
+    assert "**dev** split: 4 documents" in card
+    assert "| seed-1 |" in card and "spaCy en_core_web_sm" in card
+    assert metrics["model"]["command"] in card and "make main" in card
+    assert "Aleph Insights" in card and "CC BY 4.0" in card and "Open Government Licence v3" in card
+    assert "| peak rss mb | 2048.000 |" in card
+
+
+def test_card_without_peer_and_cross_validation(tmp_path, metrics):
+    del metrics["peer"], metrics["cross_validation"]
+    path = write_model_card(metrics, tmp_path / "cards" / "card.md")
+    card = path.read_text(encoding="utf-8")
+    split_front_matter(card)
+    for heading in HEADINGS:
+        assert heading in card
+    assert "A peer comparison is not in this run's metrics" in card
+    assert "Seed cross-validation is not in this run's metrics" in card
+
+
+def test_card_from_nearly_empty_metrics():
+    meta, body = split_front_matter(render_model_card({"entities": {"micro": {"f1": 0.5}}}))
+    assert meta["model-index"][0]["results"][0]["metrics"] == [{"type": "f1", "value": 0.5, "name": "Entity micro F1"}]
+    assert "Trigger scoring is not in this run's metrics" in body
+    assert "Training information is not in this run's metrics" in body

@@ -1,0 +1,92 @@
+"""The evaluation report: files written from a metrics dict, tables present, every article text and label escaped."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conflict_ie.document import Document, Span
+from conflict_ie.records import Incident, SpanPrediction
+from conflict_ie.report import DocumentView, render_markdown, write_report
+
+FIXTURE = Path(__file__).parent / "fixtures" / "metrics_example.json"
+
+
+@pytest.fixture
+def metrics() -> dict:
+    return json.loads(FIXTURE.read_text(encoding="utf-8"))
+
+
+def _doc(doc_id: str, text: str, spans: list[tuple[int, int, str]]) -> Document:
+    return Document(id=doc_id, text=text,
+                    spans=tuple(Span(f"s{i}", start, end, text[start:end], label)
+                                for i, (start, end, label) in enumerate(spans, 1)))
+
+
+def _views() -> list[DocumentView]:
+    text = "Russian aircraft struck Kafr Jallis on 29 June, killing 4 civilians."
+    gold = _doc("doc-1", text, [(0, 7, "Nationality"), (17, 23, "AirStrike"), (24, 35, "Location"),
+                                (39, 46, "Temporal"), (56, 57, "Quantity")])
+    predicted = _doc("doc-1", text, [(17, 23, "AirStrike"), (24, 35, "Person")])
+    trigger = SpanPrediction(17, 23, "struck", "AirStrike", 0.9)
+    incident = Incident(type="AirStrike", event_type="Explosions/Remote violence", sub_event_type="Air/drone strike",
+                        triggers=(trigger,))
+    second_text = "Hurras al-Din fighters clashed with government forces."
+    second = _doc("doc-2", second_text, [(0, 13, "Organisation"), (23, 30, "ArmedClash")])
+    return [DocumentView(gold, predicted, [incident], [incident]),
+            DocumentView(second, _doc("doc-2", second_text, []), [], [])]
+
+
+def test_report_files_written(tmp_path, metrics):
+    paths = write_report(metrics, tmp_path / "out", _views())
+    assert set(paths) == {"metrics", "markdown", "html"}
+    for path in paths.values():
+        assert path.exists() and path.stat().st_size > 0
+    assert json.loads(paths["metrics"].read_text(encoding="utf-8")) == metrics
+    page = paths["html"].read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 3  # F1 bars, confusion, learning curves
+    assert "Kafr Jallis" in page and "<mark" in page and 'title="Location"' in page
+    assert "Hurras al-Din" in page
+
+
+def test_markdown_has_per_type_rows(metrics):
+    markdown = render_markdown(metrics)
+    assert "| Location | 0.900 | 0.850 | 0.874 | 20 |" in markdown
+    assert "| AirStrike | 0.900 | 0.800 | 0.847 | 6 |" in markdown
+    assert "| **micro** | 0.820 | 0.760 | 0.789 | 55 |" in markdown
+    assert "| **macro** |" in markdown
+    assert "| seed-1 |" in markdown  # cross-validation fold
+    assert "documents / second" in markdown and "0.20×" in markdown  # peer throughput ratio 8 / 40
+    assert "type accuracy" in markdown
+
+
+def test_missing_sections_are_reported_absent(tmp_path):
+    paths = write_report({"entities": {"micro": {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}}},
+                         tmp_path, [])
+    markdown = paths["markdown"].read_text(encoding="utf-8")
+    assert "## Peer comparison\n\n_Not in this run's metrics._" in markdown
+    assert "## Training\n\n_Not in this run's metrics._" in markdown
+
+
+def test_html_escapes_article_text_and_labels(tmp_path, metrics):
+    evil = "<script>alert(1)</script>"
+    text = f"Before {evil} after."
+    start = text.index(evil)
+    gold = _doc(f"id{evil}", text, [(start, start + len(evil), f"Person{evil}")])
+    predicted = _doc(f"id{evil}", text, [(0, 6, "Location")])
+    trigger = SpanPrediction(start, start + len(evil), evil, evil, 1.0)
+    incident = Incident(type=evil, event_type=evil, sub_event_type=evil, triggers=(trigger,))
+    metrics["model"]["name"] = evil
+    metrics["entities"]["per_type"][evil] = {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}
+    paths = write_report(metrics, tmp_path, [DocumentView(gold, predicted, [incident], [incident])])
+    page = paths["html"].read_text(encoding="utf-8")
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_many_documents_render_with_progress(tmp_path, metrics):
+    views = _views()[1:] * 51
+    paths = write_report(metrics, tmp_path, views)
+    assert paths["html"].read_text(encoding="utf-8").count("<details") == 51
