@@ -1,0 +1,52 @@
+# make main  : install, train the default model, evaluate it, write reports and the model card, predict on the seeds
+# make test  : install, then run the fast offline test tier
+PYTHON ?= python3
+export HF_HUB_OFFLINE = 1
+export TRANSFORMERS_OFFLINE = 1
+STAMP := .stamps/install
+
+.PHONY: main install test test-slow test-label-studio train evaluate predict-seeds crossval data validate
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m pip install --quiet torch==2.13.0
+	$(PYTHON) -m pip install --quiet -e ".[dev]"
+	@mkdir -p .stamps && touch $(STAMP)
+
+install: $(STAMP)
+
+# Compile the hand-written markup into the committed Label Studio exports and the gold incident file.
+data: install
+	$(PYTHON) -m conflict_ie.markup annotations/seeds_src/*.txt --root annotations/seeds_src --out annotations/seeds.json
+	$(PYTHON) -m conflict_ie.markup annotations/authored/src/*.txt --out annotations/authored.json
+	$(PYTHON) -m conflict_ie.cli gold-incidents annotations/seeds.json --out annotations/gold_incidents_seeds.jsonl
+
+validate: install
+	$(PYTHON) -m conflict_ie.validate annotations/seeds.json annotations/authored.json
+
+train: install
+	$(PYTHON) training/train.py configs/default.yaml
+
+crossval: install
+	$(PYTHON) training/cross_validate.py configs/default.yaml
+
+evaluate: install
+	$(PYTHON) -m conflict_ie.cli evaluate --split dev --peer --out reports/default/dev \
+		--cross-validation runs/crossval --model-card model_cards/default.md
+	$(PYTHON) -m conflict_ie.cli evaluate --split test --peer --out reports/default/test
+
+predict-seeds: install
+	$(PYTHON) -m conflict_ie.cli predict seeds/ --format table --out reports/default/seed_predictions.txt
+	$(PYTHON) -m conflict_ie.cli predict seeds/ --format csv --out reports/default/seed_predictions.csv
+	@cat reports/default/seed_predictions.txt
+
+main: validate train crossval evaluate predict-seeds
+
+test: install
+	$(PYTHON) -m pytest -q
+
+test-slow: install
+	$(PYTHON) -m pytest -q -m slow
+
+test-label-studio: install
+	bash scripts/install_label_studio.sh
+	CONFLICT_IE_REQUIRE_LABEL_STUDIO=1 $(PYTHON) -m pytest -q -m label_studio tests/integration
