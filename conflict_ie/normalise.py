@@ -1,9 +1,11 @@
 """Normalisation of incident values: casualty counts, dates and places. Pure functions, no model.
 
 - ``parse_count``: "at least 40" -> minimum 40; "more than forty" -> minimum 41; "dozens" -> minimum 24 (vague).
-- ``resolve_date``: "Saturday" with a publication date -> the ISO day; "February 2018" -> 2018-02 (month).
-- ``resolve_places``: a place hierarchy from the article ("Kafr Jallis, southeast of Idlib", "Idlib province",
-  "northwestern Syria") and country/admin1/coordinates from the offline gazetteer where the name is known.
+- ``resolve_date``: "Saturday" against a publication date -> that ISO day; "February 2018" -> 2018-02 (month).
+- ``resolve_places``: the hierarchy the article states ("Kafr Jallis, southeast of Idlib", "Idlib province",
+  "northwestern Syria"), completed with country, admin1 and coordinates from the offline gazetteer.
+
+None of them raises on odd text: what cannot be read stays None (and the span keeps the words).
 """
 
 from __future__ import annotations
@@ -12,90 +14,196 @@ import calendar
 import datetime as dt
 import re
 
+from . import gazetteer
 from .records import Count, DateValue, Place, SpanPrediction
 
-_UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-          "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
-_TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-WORD_NUMBERS = {word: value for value, word in enumerate(_UNITS)} | {
-    word: 10 * value for value, word in enumerate(_TENS) if word}
-WORD_NUMBERS |= {"a": 1, "an": 1, "single": 1, "no": 0, "none": 0}
-SCALES = {"dozen": 12, "hundred": 100, "thousand": 1000, "million": 1_000_000}
-# Vague quantities: (minimum, maximum). "dozens" means at least two dozen.
-VAGUE = {"dozens": (24, None), "scores": (40, None), "hundreds": (200, None), "thousands": (2000, None),
-         "several": (3, None), "a number of": (2, None), "a few": (2, None), "few": (2, None),
-         "many": (2, None), "some": (2, None), "a handful": (2, None), "numerous": (2, None)}
-# Qualifier phrases before the number -> (qualifier, how the bound moves).
-QUALIFIERS = [
-    (("at least", "no fewer than", "no less than", "a minimum of"), "at least"),
-    (("more than", "over", "upwards of", "in excess of"), "more than"),
-    (("at most", "up to", "no more than", "a maximum of"), "at most"),
-    (("fewer than", "less than", "under"), "fewer than"),
-    (("about", "around", "approximately", "roughly", "nearly", "almost", "some", "an estimated", "close to"), "about"),
-]
+# ---------------------------------------------------------------------------------------------------- counts
+
+_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+          "seventeen eighteen nineteen").split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+WORD_NUMBERS = ({word: value for value, word in enumerate(_UNITS)}
+                | {word: 10 * value for value, word in enumerate(_TENS, start=2)}
+                | {"a": 1, "an": 1, "single": 1, "no": 0, "none": 0})
+MULTIPLIERS = {"dozen": 12, "score": 20, "hundred": 100, "thousand": 1000, "million": 1_000_000}
+# A plural unit means at least two of it: "dozens" -> 24, "scores" -> 40, "hundreds" -> 200.
+PLURAL_UNITS = {word + "s": 2 * value for word, value in MULTIPLIERS.items()} | {"tens": 20}
+# Plural words without a number mean at least two ("several hundred" -> at least two hundred, see parse_count).
+VAGUE_WORDS = ("a number of", "a handful of", "a few", "few", "several", "many", "numerous", "multiple")
+QUALIFIER_PHRASES = {
+    "at least": ("at least", "no fewer than", "no less than", "not less than", "a minimum of"),
+    "more than": ("more than", "over", "upwards of", "in excess of"),
+    "at most": ("at most", "up to", "no more than", "a maximum of", "nearly", "almost"),
+    "fewer than": ("fewer than", "less than", "under"),
+    "about": ("about", "around", "approximately", "roughly", "some", "an estimated", "estimated", "close to"),
+}
+_QUALIFIER_PREFIX = re.compile("|".join(
+    rf"(?P<{name.replace(' ', '_')}>{'|'.join(phrases)})\s+" for name, phrases in QUALIFIER_PHRASES.items()))
+_VAGUE_PREFIX = re.compile(rf"(?:{'|'.join(VAGUE_WORDS)})\b\s*")
+# "10 to 15", "10-15", "between 10 and 15", "two or three"; a hyphen only between digits ("twenty-three" is 23)
+_RANGE = re.compile(r"(?:between\s+)?(?P<low>.+?)(?:\s+(?:to|and|or)\s+|\s*[-–]\s*(?=\d))(?P<high>.+)")
+_NUMBER_TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?|[a-z]+(?:-[a-z]+)*")
 
 
-def _number_from_words(words: list[str]) -> int | None:
-    """'forty two', 'twenty-three', 'one hundred', '1,800', '3 million' -> int; None when not a number."""
-    total, current, seen = 0, 0, False
-    for word in words:
-        word = word.strip(",.").lower()
-        if not word or word == "and":
-            continue
-        digits = word.replace(",", "")
-        if digits.isdigit():
-            current += int(digits)
-        elif "-" in word and all(part in WORD_NUMBERS for part in word.split("-")):
+def _leading_number(text: str) -> tuple[int | None, str]:
+    """The number the text starts with and the rest: "1,800 fighters" -> (1800, "fighters"),
+    "twenty-three" -> 23, "two dozen" -> 24, "3.5 million" -> 3500000, "one hundred and five" -> 105."""
+    total, current, seen, rest = 0, 0.0, False, text
+    for token in _NUMBER_TOKEN.finditer(text):
+        word = token.group()
+        if word[0].isdigit():
+            current += float(word.replace(",", ""))
+        elif all(part in WORD_NUMBERS for part in word.split("-")):
             current += sum(WORD_NUMBERS[part] for part in word.split("-"))
-        elif word in WORD_NUMBERS:
-            current += WORD_NUMBERS[word]
-        elif word in SCALES:
-            current = max(current, 1) * SCALES[word]
-            if SCALES[word] >= 1000:
+        elif word in MULTIPLIERS:
+            current = max(current, 1) * MULTIPLIERS[word]
+            if MULTIPLIERS[word] >= 1000:  # "two thousand five hundred": close the thousands
                 total, current = total + current, 0
+        elif word == "and" and seen:
+            continue
         else:
             break
-        seen = True
-    return total + current if seen else None
+        seen, rest = True, text[token.end():]
+    return (int(total + current) if seen else None), rest.strip()
 
 
-def parse_count(span: SpanPrediction) -> Count:
-    """A casualty figure with its qualifier. Unparseable text gives qualifier "unparsed" (never an exception)."""
-    text = re.sub(r"\s+", " ", span.text.strip().lower())
-    for phrase, (minimum, maximum) in sorted(VAGUE.items(), key=lambda item: -len(item[0])):
-        if text == phrase or text.startswith(phrase + " "):
-            if _number_from_words(text[len(phrase):].split()) is None:
-                return Count(span, minimum, maximum, "vague")
-    qualifier = "exact"
-    for phrases, name in QUALIFIERS:
-        match = next((p for p in phrases if text.startswith(p + " ")), None)
-        if match:
-            qualifier, text = name, text[len(match) + 1:]
-            break
-    range_match = re.match(r"([\w,\-]+)\s*(?:to|-|–|and)\s*([\w,\-]+)", text)
-    if range_match and qualifier == "exact":
-        low, high = _number_from_words([range_match.group(1)]), _number_from_words([range_match.group(2)])
-        if low is not None and high is not None and low < high:
-            return Count(span, low, high, "range")
-    value = _number_from_words(text.split())
-    if value is None:
-        return Count(span, None, None, "unparsed")
-    bounds = {
+def _bounds(qualifier: str, value: int) -> tuple[int | None, int | None]:
+    """(minimum, maximum) a qualified figure states. "about 40" keeps 40 as both: the best single value, with
+    the qualifier saying it is approximate. "nearly 30" is an upper bound (30), like "up to 30"."""
+    return {
         "exact": (value, value),
+        "about": (value, value),
         "at least": (value, None),
         "more than": (value + 1, None),
         "at most": (None, value),
         "fewer than": (None, value - 1),
-        "about": (value, value),  # "about 40" keeps 40 as its best value; the qualifier says it is approximate
     }[qualifier]
-    return Count(span, bounds[0], bounds[1], qualifier)
 
 
-_MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
-_MONTHS |= {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
-_WEEKDAYS = {name.lower(): number for number, name in enumerate(calendar.day_name)}
-_RELATIVE_DAYS = {"today": 0, "tonight": 0, "this morning": 0, "this afternoon": 0, "this evening": 0,
-                  "yesterday": 1, "last night": 1, "the past 24 hours": 0, "the previous day": 1}
+def parse_count(span: SpanPrediction) -> Count:
+    """A casualty figure with its qualifier; never raises.
+
+    qualifier is one of "exact", "about", "at least", "more than", "at most", "fewer than", "range", "vague" or
+    "unparsed" (no number found: minimum and maximum None). Trailing nouns are ignored ("eight elements" -> 8).
+    Vague quantities have a minimum and no maximum: "dozens" 24, "scores" 40, "hundreds" 200, "several hundred"
+    200, and "several", "a number of", "a few", "many" 2.
+    """
+    text = " ".join(span.text.lower().replace("’", "'").split()).strip(" .,;:'\"“”()")
+    qualifier = "exact"
+    if match := _QUALIFIER_PREFIX.match(text):
+        qualifier, text = match.lastgroup.replace("_", " "), text[match.end():]
+
+    vague_minimum = _vague_minimum(text)
+    if vague_minimum is not None:
+        return Count(span, vague_minimum, None, "vague")
+    if qualifier == "exact" and (match := _RANGE.fullmatch(text)):
+        low, low_rest = _leading_number(match["low"])
+        high, _ = _leading_number(match["high"])
+        if low is not None and high is not None and not low_rest and low < high:
+            return Count(span, low, high, "range")
+    value, _ = _leading_number(text)
+    if value is None:
+        return Count(span, None, None, "unparsed")
+    return Count(span, *_bounds(qualifier, value), qualifier)
+
+
+def _vague_minimum(text: str) -> int | None:
+    """The minimum of a vague quantity ("dozens of" -> 24, "several hundred" -> 200, "a number of" -> 2)."""
+    first = text.split(" ", 1)[0]
+    if first in PLURAL_UNITS:
+        return PLURAL_UNITS[first]
+    if match := _VAGUE_PREFIX.match(text):
+        unit = text[match.end():].split(" ", 1)[0]
+        return 2 * MULTIPLIERS.get(unit, 1)
+    return None
+
+
+# ----------------------------------------------------------------------------------------------------- dates
+
+_MONTH_NUMBERS = ({name.lower(): number for number, name in enumerate(calendar.month_name) if name}
+                  | {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
+                  | {"sept": 9})
+_WEEKDAY_NUMBERS = {name.lower(): number for number, name in enumerate(calendar.day_name)}
+_DAYS_BEFORE_PUBLICATION = {"today": 0, "tonight": 0, "this morning": 0, "this afternoon": 0, "this evening": 0,
+                            "the past 24 hours": 0, "the last 24 hours": 0, "yesterday": 1, "last night": 1}
+
+_ISO_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_YEAR = re.compile(r"\b(1[89]\d\d|2[01]\d\d)\b")
+_DAY_OF_MONTH = re.compile(r"\b(3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?\b")
+_MONTH_NAME = re.compile(rf"\b({'|'.join(sorted(_MONTH_NUMBERS, key=len, reverse=True))})\b")
+_WEEKDAY = re.compile(rf"\b(last\s+)?({'|'.join(_WEEKDAY_NUMBERS)})\b")
+_RELATIVE_DAY = re.compile(rf"\b({'|'.join(_DAYS_BEFORE_PUBLICATION)})\b")
+_RELATIVE_PERIOD = re.compile(r"\b(last|this)\s+(year|month)\b")
+
+
+def resolve_date(span: SpanPrediction, publication_date: dt.date | None) -> DateValue:
+    """The ISO value and precision ("day", "month", "year") a date span states; iso None where it cannot be fixed.
+
+    Absolute dates resolve alone ("20 September 2019", "2019-09-20", "February 2018", "2017"). A date without a
+    year takes the most recent occurrence not after the publication date ("September 20" in a story of
+    2019-09-27 -> 2019-09-20; "early July" -> that July). Relative dates need the publication date: a weekday
+    ("Saturday", "Saturday afternoon", "Tuesday night") is the most recent such day on or before it, the
+    publication day itself included (a story dated Saturday that says "Saturday" means that day); "last
+    Wednesday" is the most recent Wednesday strictly before it; "yesterday" and "last night" are the day
+    before; "today" and "the past 24 hours" the day itself; "last year" and "last month" the previous ones.
+    Vague spans ("a few days ago", "last week") stay unresolved.
+    """
+    if isinstance(publication_date, dt.datetime):
+        publication_date = publication_date.date()
+    text = " ".join(span.text.lower().split())
+    resolved = _absolute_date(text, publication_date)
+    if resolved is None and publication_date is not None:
+        resolved = _relative_date(text, publication_date)
+    iso, precision = resolved or (None, None)
+    return DateValue(span, iso, precision)
+
+
+def _absolute_date(text: str, publication_date: dt.date | None) -> tuple[str, str] | None:
+    """A date the text names by month, day or year; a missing year comes from the publication date."""
+    if match := _ISO_DAY.search(text):
+        day = _safe_date(*map(int, match.groups()))
+        return (day.isoformat(), "day") if day else None
+    year_match, month_match = _YEAR.search(text), _MONTH_NAME.search(text)
+    year = int(year_match.group(1)) if year_match else None
+    if month_match is None:
+        return (f"{year:04d}", "year") if year else None
+    month = _MONTH_NUMBERS[month_match.group(1)]
+    without_year = _YEAR.sub(" ", text)
+    day_match = _DAY_OF_MONTH.search(without_year)
+    if year is None and publication_date is None:
+        return None
+    if day_match:
+        day = int(day_match.group(1))
+        year = year or _latest_year(publication_date, month, day)
+        resolved = _safe_date(year, month, day)
+        return (resolved.isoformat(), "day") if resolved else None
+    year = year or _latest_year(publication_date, month, 1)
+    return f"{year:04d}-{month:02d}", "month"
+
+
+def _latest_year(publication_date: dt.date, month: int, day: int) -> int:
+    """The year of the most recent (month, day) not after the publication date."""
+    this_year = publication_date.year
+    return this_year if (month, day) <= (publication_date.month, publication_date.day) else this_year - 1
+
+
+def _relative_date(text: str, publication_date: dt.date) -> tuple[str, str] | None:
+    """A date the text names relative to the publication date ("yesterday", "Saturday", "last year")."""
+    if match := _RELATIVE_DAY.search(text):
+        day = publication_date - dt.timedelta(days=_DAYS_BEFORE_PUBLICATION[match.group(1)])
+        return day.isoformat(), "day"
+    if match := _WEEKDAY.search(text):
+        back = (publication_date.weekday() - _WEEKDAY_NUMBERS[match.group(2)]) % 7
+        if match.group(1) and back == 0:  # "last Saturday" in a Saturday story is a week ago
+            back = 7
+        return (publication_date - dt.timedelta(days=back)).isoformat(), "day"
+    if match := _RELATIVE_PERIOD.search(text):
+        shift = 1 if match.group(1) == "last" else 0
+        if match.group(2) == "year":
+            return f"{publication_date.year - shift:04d}", "year"
+        first_of_month = publication_date.replace(day=1) - dt.timedelta(days=shift)
+        return f"{first_of_month.year:04d}-{first_of_month.month:02d}", "month"
+    return None
 
 
 def _safe_date(year: int, month: int, day: int) -> dt.date | None:
@@ -105,113 +213,134 @@ def _safe_date(year: int, month: int, day: int) -> dt.date | None:
         return None
 
 
-def resolve_date(span: SpanPrediction, publication_date: dt.date | None) -> DateValue:
-    """ISO value and precision where the text (and the publication date) fix it; otherwise iso None."""
-    text = re.sub(r"\s+", " ", span.text.strip().lower()).strip(",.")
-    text = re.sub(r"^(on|in|at|since|by|during|from) ", "", text)
+# ---------------------------------------------------------------------------------------------------- places
 
-    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
-    if iso:
-        day = _safe_date(*map(int, iso.groups()))
-        return DateValue(span, day.isoformat() if day else None, "day" if day else None)
-    words = re.findall(r"[a-z]+|\d+", text)
-    numbers = [int(w) for w in words if w.isdigit()]
-    years = [n for n in numbers if 1900 <= n <= 2100]
-    days = [n for n in numbers if 1 <= n <= 31]
-    month = next((_MONTHS[w] for w in words if w in _MONTHS and (len(w) > 3 or w in ("may",))), None)
+_COMPASS = r"(?:north|south)(?:[- ]?(?:east|west))?|east|west"
+_COMPASS_ADJECTIVE = rf"(?:(?:{_COMPASS})(?:ern)?|central|rural)"
+_ADMIN_WORD = (r"(?:province|governorate|region|state|district|county|oblast|department|municipality|city|town|"
+               r"village|area|countryside|suburbs?|outskirts)")
+_ADMIN1_WORD = r"(?:province|governorate|region|state|oblast)"
+_MAX_GAP = 60  # characters between a place and the parent the same phrase names
+_MAX_DEPTH = 4
 
-    if month and days and not (years and days == years):
-        year = years[0] if years else None
-        if year is None and publication_date is not None:
-            year = publication_date.year
-            candidate = _safe_date(year, month, days[0])
-            if candidate and candidate > publication_date:  # "September 20" in an October story: this year
-                year -= 1
-        if year is not None:
-            day = _safe_date(year, month, days[0])
-            if day:
-                return DateValue(span, day.isoformat(), "day")
-    if month and (years or publication_date is not None):
-        year = years[0] if years else publication_date.year
-        if not years and publication_date is not None and month > publication_date.month:
-            year -= 1
-        return DateValue(span, f"{year:04d}-{month:02d}", "month")
-    if years and not month and len(words) <= 2:
-        return DateValue(span, f"{years[0]:04d}", "year")
-    if publication_date is None:
-        return DateValue(span, None, None)
-    for phrase, back in _RELATIVE_DAYS.items():
-        if text == phrase or text.startswith(phrase + " "):
-            return DateValue(span, (publication_date - dt.timedelta(days=back)).isoformat(), "day")
-    weekday = next((w for w in words if w in _WEEKDAYS), None)
-    if weekday is not None:
-        # a weekday named in a story means the most recent such day, the publication day itself included;
-        # "last Wednesday" means the same (news style), never a week earlier still
-        back = (publication_date.weekday() - _WEEKDAYS[weekday]) % 7
-        return DateValue(span, (publication_date - dt.timedelta(days=back)).isoformat(), "day")
-    return DateValue(span, None, None)
+# The words between a place and a location that contains it or that it lies by:
+# "Kafr Jallis, southeast of Idlib", "farms north of the city of Idlib", '... camp" near the city of Idlib',
+# "10 km west of Mosul", "on the outskirts of Aleppo"
+_LIES_BY_PARENT = re.compile(
+    rf"\s*{_ADMIN_WORD}?[\s,\"”’']*(?:(?:about|some|around)\s+)?(?:\d+\s*(?:km|kilometres|kilometers|miles)\s+)?"
+    rf"(?:(?:{_COMPASS})\s+of|near|outside|close\s+to|(?:on|in)\s+the\s+outskirts\s+of)\s+"
+    rf"(?:the\s+)?(?:{_COMPASS_ADJECTIVE}\s+)?(?:{_ADMIN_WORD}\s+of\s+)?", re.IGNORECASE)
+# "Kafr Jallis in Idlib province", "the Idlib region in northwestern Syria", "a camp in the northern province of"
+_INSIDE_PARENT = re.compile(
+    rf"\s*{_ADMIN_WORD}?[\s,]*in\s+(?:the\s+)?(?:{_COMPASS_ADJECTIVE}\s+)?(?:{_ADMIN_WORD}\s+of\s+)?",
+    re.IGNORECASE)
+# "Idlib, Syria": a bare comma, trusted only when a country follows
+_COMMA = re.compile(r"\s*,\s*")
+# "the northern Syrian city of Idlib", "the Russian resort of Sochi", "the Syrian border town of"
+_NATIONALITY_BEFORE = re.compile(rf"\b([A-Z][a-z]+)\s+(?:[a-z]+\s+)?(?:{_ADMIN_WORD}|capital|resort|port)\s+of\s+$")
+# Lower-case words around a name that are not part of it: "the town of Kafr Jallis", "northwestern Syria",
+# "Idlib province"; capitalised ones are ("Northern Ireland", "South Sudan", "Mexico City")
+_NAME_PREFIX = re.compile(rf"^(?:[Tt]he\s+)?(?:(?:(?:{_COMPASS})ern|central|rural)\s+)?(?:{_ADMIN_WORD}\s+of\s+)?")
+_NAME_SUFFIX = re.compile(rf"\s+{_ADMIN_WORD}$")
 
 
-_DIRECTION = r"(?:(?:north|south|east|west|north-?east|north-?west|south-?east|south-?west)(?:ern)?|near|outside)"
-_ADMIN_WORDS = r"(?:province|governorate|region|state|district|county|oblast|department|city|town|village)"
-
-
-def _parent_in_text(text: str, place: SpanPrediction, locations: list[SpanPrediction]) -> SpanPrediction | None:
-    """The Location the article puts ``place`` in: "X, southeast of Y", "X in Y province", "X, Y"."""
-    after = [loc for loc in locations if loc.start >= place.end and loc.start - place.end <= 60]
-    for candidate in sorted(after, key=lambda loc: loc.start):
-        between = text[place.end:candidate.start].lower()
-        if re.fullmatch(rf"\s*,?\s*(?:\d+\s*(?:km|kilometres|kilometers|miles)\s+)?{_DIRECTION}\s+of\s+(?:the\s+)?"
-                        rf"(?:{_ADMIN_WORDS}\s+of\s+)?", between):
-            return candidate
-        if re.fullmatch(rf"\s*(?:,\s*)?(?:in|of|,)\s+(?:the\s+)?(?:{_DIRECTION}\s+)?(?:\w+\s+)?"
-                        rf"(?:{_ADMIN_WORDS}\s+of\s+)?", between):
-            return candidate
-        break
-    return None
+def place_name(text: str) -> str:
+    """A place span's name without article or admin word: "the town of Kafr Jallis" -> "Kafr Jallis",
+    "Idlib province" -> "Idlib"."""
+    name = _NAME_SUFFIX.sub("", _NAME_PREFIX.sub("", text.strip()))
+    return name or text.strip()
 
 
 def resolve_places(places: list[SpanPrediction], text: str, locations: list[SpanPrediction]) -> list[Place]:
-    """One Place per place span, with the hierarchy the article states and what the gazetteer knows."""
-    from .gazetteer import lookup
+    """One Place per place span, in input order: the hierarchy the article states, most specific first, then
+    the first-level region and the country from the gazetteer where the article leaves them out.
 
-    countries_in_text = [loc.text for loc in locations if lookup(loc.text, kind="country")]
-    resolved = []
-    for place in places:
-        chain = [place.text]
-        current = place
-        for _ in range(4):
-            parent = _parent_in_text(text, current, locations)
-            if parent is None or parent.text in chain:
-                break
-            chain.append(parent.text)
-            current = parent
-        entry = None
-        for name in chain:
-            entry = lookup(name, prefer_countries=countries_in_text)
+    ``places`` are one incident's place spans, ``locations`` every Location span of the article, ``text`` the
+    article. The article's chain comes first ("Kafr Jallis, southeast of Idlib" -> Kafr Jallis > Idlib; any
+    mention of Idlib elsewhere can add its own parent). admin1 is a chain name the article calls a province,
+    governorate, region, state or oblast, else the gazetteer's region. Latitude and longitude are given only when
+    the gazetteer knows the place itself, never borrowed from a parent. Ambiguous names prefer a country the
+    article names, then the most populous candidate.
+    """
+    article_countries = tuple(loc.text for loc in locations if _is_country(place_name(loc.text)))
+    return [_resolve_place(place, text, locations, article_countries) for place in places]
+
+
+def place_hierarchy_string(place: Place) -> str:
+    """The hierarchy for people to read: "Kafr Jallis > Idlib > Syria"."""
+    return " > ".join(place.hierarchy)
+
+
+def _resolve_place(place: SpanPrediction, text: str, locations: list[SpanPrediction],
+                   article_countries: tuple[str, ...]) -> Place:
+    chain = _chain_in_text(place, text, locations)
+    named_countries = [name for name in chain if _is_country(name)]
+    regions = [name for name in chain if name not in named_countries]
+    position, entry = _gazetteer_entry(regions, named_countries, article_countries)
+    country = (gazetteer.lookup(named_countries[0], kind="country").name if named_countries
+               else entry.country if entry else None)
+    admin1 = next((name for name in regions if _named_as_admin1(text, name)), entry.admin1 if entry else None)
+    hierarchy = regions + _missing([admin1], regions) + _missing([country], regions)
+    latitude, longitude = (entry.latitude, entry.longitude) if entry and position == 0 else (None, None)
+    return Place(place, tuple(hierarchy), country, admin1, latitude, longitude)
+
+
+def _missing(names: list[str | None], present: list[str]) -> list[str]:
+    keys = {gazetteer.name_key(name) for name in present}
+    return [name for name in names if name and gazetteer.name_key(name) not in keys]
+
+
+def _chain_in_text(place: SpanPrediction, text: str, locations: list[SpanPrediction]) -> list[str]:
+    """The place and the parents the article gives it, most specific first: ["Kafr Jallis", "Idlib", "Syria"]."""
+    chain = [place_name(place.text)]
+    mentions = [place]
+    while len(chain) <= _MAX_DEPTH and not _is_country(chain[-1]):
+        mentions += [loc for loc in locations if _same_name(loc.text, chain[-1]) and loc not in mentions]
+        parents = (_parent_in_text(mention, text, locations) for mention in mentions)
+        parent = next((p for p in parents if p and not any(_same_name(p, name) for name in chain)), None)
+        if parent is None:
+            break
+        chain.append(parent)
+        mentions = []
+    return chain
+
+
+def _parent_in_text(span: SpanPrediction, text: str, locations: list[SpanPrediction]) -> str | None:
+    """The location the words right around ``span`` put it in or by, if any."""
+    following = min((loc for loc in locations if loc.start >= span.end), key=lambda loc: loc.start, default=None)
+    if following is not None and following.start - span.end <= _MAX_GAP:
+        between = text[span.end:following.start]
+        parent = place_name(following.text)
+        if _LIES_BY_PARENT.fullmatch(between) or _INSIDE_PARENT.fullmatch(between):
+            return parent
+        if _COMMA.fullmatch(between) and _is_country(parent) and not _is_country(place_name(span.text)):
+            return parent
+    nationality = _NATIONALITY_BEFORE.search(text[max(0, span.start - _MAX_GAP):span.start])
+    return gazetteer.country_for_adjective(nationality.group(1)) if nationality else None
+
+
+def _gazetteer_entry(regions: list[str], named_countries: list[str], article_countries: tuple[str, ...]
+                     ) -> tuple[int, gazetteer.GazetteerEntry | None]:
+    """The gazetteer's city for the most specific name of the chain it knows, and that name's position."""
+    for position, name in enumerate(regions):
+        if name[:1].isupper():  # "farms", "training camp": not names a gazetteer holds
+            entry = gazetteer.lookup(name, kind="city", prefer_countries=article_countries,
+                                     within_countries=named_countries)
             if entry:
-                break
-        admin1 = next((name for name in chain if _named_as_admin1(text, name)), None)
-        country = latitude = longitude = None
-        if entry:
-            country = entry.country
-            if entry.name.lower() == place.text.lower() or entry.kind == "city" and entry is lookup(place.text):
-                latitude, longitude = entry.latitude, entry.longitude
-            if all(country.lower() != name.lower() for name in chain):
-                chain.append(country)
-        resolved.append(Place(place, tuple(chain), country, admin1, latitude, longitude))
-    return resolved
+                return position, entry
+    return -1, None
 
 
-_ADMIN1_WORDS = r"(?:province|governorate|region|state|oblast)"
+def _is_country(name: str) -> bool:
+    return gazetteer.lookup(name, kind="country") is not None
+
+
+def _same_name(a: str, b: str) -> bool:
+    return gazetteer.name_key(place_name(a)) == gazetteer.name_key(place_name(b))
 
 
 def _named_as_admin1(text: str, name: str) -> bool:
     """Does the article call ``name`` a first-level region ("Idlib province", "the province of Aleppo")?"""
     escaped = re.escape(name)
-    return bool(re.search(rf"\b{escaped}\s+{_ADMIN1_WORDS}\b|\b{_ADMIN1_WORDS}\s+of\s+{escaped}\b", text,
+    return bool(re.search(rf"\b{escaped}\s+{_ADMIN1_WORD}\b|\b{_ADMIN1_WORD}\s+of\s+{escaped}\b", text,
                           re.IGNORECASE))
-
-
-def place_hierarchy_string(place: Place) -> str:
-    return " > ".join(place.hierarchy)

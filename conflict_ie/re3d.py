@@ -157,6 +157,7 @@ def _entity_candidates(rows: list[dict], text: str, doc_id: str, min_confidence:
             continue
         if not 0 <= start < end <= len(text):
             report.skip("entity offsets outside the text", f"{doc_id}: entity {entity['_id']} [{start}:{end}]")
+            left_out.setdefault((start, end), "entity offsets outside the text")
             continue
         surface = text[start:end]
         if entity.get("value", surface) != surface:
