@@ -102,18 +102,25 @@ def assemble(text: str, entities: tuple[SpanPrediction, ...], triggers: tuple[Sp
 
 
 def _merge_compatible(text, triggers, roles_by_trigger, find, union) -> None:
+    """Join each later trigger to the earliest compatible cluster (kept as sets, so long articles stay fast)."""
     def fillers(i: int) -> set[tuple[str, str]]:
         return {(r.label, r.tail.text.lower()) for r in roles_by_trigger[i] if r.label in MERGE_ROLES}
 
+    cluster_fillers: dict[int, set] = {}
+    for i in range(len(triggers)):
+        cluster_fillers.setdefault(find(i), set()).update(fillers(i))
     for later in range(1, len(triggers)):
         later_type = ACLED_TYPES[triggers[later].label].event_type
+        own = fillers(later)
         is_anaphor = bool(_ANAPHOR.search(text[max(0, triggers[later].start - 40):triggers[later].start]))
-        for earlier in range(later):
-            if ACLED_TYPES[triggers[earlier].label].event_type != later_type:
+        later_root = find(later)
+        for root in sorted({find(i) for i in range(later)}):
+            if root == later_root or ACLED_TYPES[triggers[root].label].event_type != later_type:
                 continue
-            cluster_fillers = set().union(*(fillers(i) for i in range(len(triggers)) if find(i) == find(earlier)))
-            if fillers(later) & cluster_fillers or (is_anaphor and not fillers(later)):
-                union(earlier, later)
+            if own & cluster_fillers.get(root, set()) or (is_anaphor and not own):
+                merged = cluster_fillers.pop(later_root, set()) | cluster_fillers.pop(root, set())
+                union(root, later)
+                cluster_fillers[find(root)] = merged
                 break
 
 
