@@ -129,7 +129,7 @@ def _country_index() -> dict[str, GazetteerEntry]:
     return index
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _city_entry(geonameid: int) -> GazetteerEntry:
     """The public entry for one GeoNames city (built on demand: most cities are never looked up)."""
     city = _cities_by_id()[geonameid]

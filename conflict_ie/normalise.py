@@ -10,8 +10,10 @@ None of them raises on odd text: what cannot be read stays None (and the span ke
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import datetime as dt
+import functools
 import re
 
 from . import gazetteer
@@ -19,9 +21,9 @@ from .records import Count, DateValue, Place, SpanPrediction
 
 # ---------------------------------------------------------------------------------------------------- counts
 
-_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-          "seventeen eighteen nineteen").split()
-_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+          "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 WORD_NUMBERS = ({word: value for value, word in enumerate(_UNITS)}
                 | {word: 10 * value for value, word in enumerate(_TENS, start=2)}
                 | {"a": 1, "an": 1, "single": 1, "no": 0, "none": 0})
@@ -244,6 +246,7 @@ _NAME_PREFIX = re.compile(rf"^(?:[Tt]he\s+)?(?:(?:(?:{_COMPASS})ern|central|rura
 _NAME_SUFFIX = re.compile(rf"\s+{_ADMIN_WORD}$")
 
 
+@functools.lru_cache(maxsize=65536)
 def place_name(text: str) -> str:
     """A place span's name without article or admin word: "the town of Kafr Jallis" -> "Kafr Jallis",
     "Idlib province" -> "Idlib"."""
@@ -262,8 +265,8 @@ def resolve_places(places: list[SpanPrediction], text: str, locations: list[Span
     the gazetteer knows the place itself, never borrowed from a parent. Ambiguous names prefer a country the
     article names, then the most populous candidate.
     """
-    article_countries = tuple(loc.text for loc in locations if _is_country(place_name(loc.text)))
-    return [_resolve_place(place, text, locations, article_countries) for place in places]
+    article = _Article(text, locations)
+    return [article.resolve(place) for place in places]
 
 
 def place_hierarchy_string(place: Place) -> str:
@@ -271,52 +274,71 @@ def place_hierarchy_string(place: Place) -> str:
     return " > ".join(place.hierarchy)
 
 
-def _resolve_place(place: SpanPrediction, text: str, locations: list[SpanPrediction],
-                   article_countries: tuple[str, ...]) -> Place:
-    chain = _chain_in_text(place, text, locations)
-    named_countries = [name for name in chain if _is_country(name)]
-    regions = [name for name in chain if name not in named_countries]
-    position, entry = _gazetteer_entry(regions, named_countries, article_countries)
-    country = (gazetteer.lookup(named_countries[0], kind="country").name if named_countries
-               else entry.country if entry else None)
-    admin1 = next((name for name in regions if _named_as_admin1(text, name)), entry.admin1 if entry else None)
-    hierarchy = regions + _missing([admin1], regions) + _missing([country], regions)
-    latitude, longitude = (entry.latitude, entry.longitude) if entry and position == 0 else (None, None)
-    return Place(place, tuple(hierarchy), country, admin1, latitude, longitude)
+class _Article:
+    """One article's Location spans, indexed so that resolving many places stays linear in the article."""
+
+    def __init__(self, text: str, locations: list[SpanPrediction]):
+        self.text = text
+        self.locations = sorted(locations, key=lambda loc: (loc.start, loc.end))
+        self.starts = [loc.start for loc in self.locations]
+        self.mentions: dict[str, list[SpanPrediction]] = {}
+        for loc in self.locations:
+            self.mentions.setdefault(_key(loc.text), []).append(loc)
+        self.countries = tuple(dict.fromkeys(place_name(loc.text) for loc in self.locations
+                                             if _is_country(place_name(loc.text))))
+        self._parents: dict[tuple[int, int], str | None] = {}
+
+    def resolve(self, place: SpanPrediction) -> Place:
+        chain = self.chain(place)
+        named_countries = [name for name in chain if _is_country(name)]
+        regions = [name for name in chain if name not in named_countries]
+        position, entry = _gazetteer_entry(regions, named_countries, self.countries)
+        country = (gazetteer.lookup(named_countries[0], kind="country").name if named_countries
+                   else entry.country if entry else None)
+        admin1 = next((name for name in regions if _named_as_admin1(self.text, name)),
+                      entry.admin1 if entry else None)
+        hierarchy = regions + _missing([admin1], regions) + _missing([country], regions)
+        latitude, longitude = (entry.latitude, entry.longitude) if entry and position == 0 else (None, None)
+        return Place(place, tuple(hierarchy), country, admin1, latitude, longitude)
+
+    def chain(self, place: SpanPrediction) -> list[str]:
+        """The place and the parents the article gives it, most specific first: ["Kafr Jallis", "Idlib"].
+        A parent found at any mention of a name counts ("Idlib, in northwestern Syria" further down)."""
+        chain = [place_name(place.text)]
+        mentions = [place]
+        while len(chain) <= _MAX_DEPTH and not _is_country(chain[-1]):
+            mentions += self.mentions.get(_key(chain[-1]), [])
+            parents = (self.parent(mention) for mention in mentions)
+            parent = next((p for p in parents if p and _key(p) not in {_key(name) for name in chain}), None)
+            if parent is None:
+                break
+            chain.append(parent)
+            mentions = []
+        return chain
+
+    def parent(self, span: SpanPrediction) -> str | None:
+        """The location the words right around ``span`` put it in or by, if any (cached per span)."""
+        if (span.start, span.end) not in self._parents:
+            self._parents[(span.start, span.end)] = self._parent_uncached(span)
+        return self._parents[(span.start, span.end)]
+
+    def _parent_uncached(self, span: SpanPrediction) -> str | None:
+        index = bisect.bisect_left(self.starts, span.end)
+        following = self.locations[index] if index < len(self.locations) else None
+        if following is not None and following.start - span.end <= _MAX_GAP:
+            between = self.text[span.end:following.start]
+            parent = place_name(following.text)
+            if _LIES_BY_PARENT.fullmatch(between) or _INSIDE_PARENT.fullmatch(between):
+                return parent
+            if _COMMA.fullmatch(between) and _is_country(parent) and not _is_country(place_name(span.text)):
+                return parent
+        nationality = _NATIONALITY_BEFORE.search(self.text[max(0, span.start - _MAX_GAP):span.start])
+        return gazetteer.country_for_adjective(nationality.group(1)) if nationality else None
 
 
 def _missing(names: list[str | None], present: list[str]) -> list[str]:
-    keys = {gazetteer.name_key(name) for name in present}
-    return [name for name in names if name and gazetteer.name_key(name) not in keys]
-
-
-def _chain_in_text(place: SpanPrediction, text: str, locations: list[SpanPrediction]) -> list[str]:
-    """The place and the parents the article gives it, most specific first: ["Kafr Jallis", "Idlib", "Syria"]."""
-    chain = [place_name(place.text)]
-    mentions = [place]
-    while len(chain) <= _MAX_DEPTH and not _is_country(chain[-1]):
-        mentions += [loc for loc in locations if _same_name(loc.text, chain[-1]) and loc not in mentions]
-        parents = (_parent_in_text(mention, text, locations) for mention in mentions)
-        parent = next((p for p in parents if p and not any(_same_name(p, name) for name in chain)), None)
-        if parent is None:
-            break
-        chain.append(parent)
-        mentions = []
-    return chain
-
-
-def _parent_in_text(span: SpanPrediction, text: str, locations: list[SpanPrediction]) -> str | None:
-    """The location the words right around ``span`` put it in or by, if any."""
-    following = min((loc for loc in locations if loc.start >= span.end), key=lambda loc: loc.start, default=None)
-    if following is not None and following.start - span.end <= _MAX_GAP:
-        between = text[span.end:following.start]
-        parent = place_name(following.text)
-        if _LIES_BY_PARENT.fullmatch(between) or _INSIDE_PARENT.fullmatch(between):
-            return parent
-        if _COMMA.fullmatch(between) and _is_country(parent) and not _is_country(place_name(span.text)):
-            return parent
-    nationality = _NATIONALITY_BEFORE.search(text[max(0, span.start - _MAX_GAP):span.start])
-    return gazetteer.country_for_adjective(nationality.group(1)) if nationality else None
+    keys = {_key(name) for name in present}
+    return [name for name in names if name and _key(name) not in keys]
 
 
 def _gazetteer_entry(regions: list[str], named_countries: list[str], article_countries: tuple[str, ...]
@@ -331,12 +353,15 @@ def _gazetteer_entry(regions: list[str], named_countries: list[str], article_cou
     return -1, None
 
 
+@functools.lru_cache(maxsize=65536)
 def _is_country(name: str) -> bool:
     return gazetteer.lookup(name, kind="country") is not None
 
 
-def _same_name(a: str, b: str) -> bool:
-    return gazetteer.name_key(place_name(a)) == gazetteer.name_key(place_name(b))
+@functools.lru_cache(maxsize=65536)
+def _key(text: str) -> str:
+    """Two spans name the same place when their names have one key ("Idlib province", "Idlib")."""
+    return gazetteer.name_key(place_name(text))
 
 
 def _named_as_admin1(text: str, name: str) -> bool:
