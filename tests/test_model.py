@@ -19,22 +19,8 @@ from conflict_ie.model import ExtractionModel, allowed_label_pairs, load_model
 from conflict_ie.predictor import Predictor
 from conflict_ie.training import train
 
-from .conftest import REPO_ROOT
+from .conftest import REPO_ROOT, TINY_ARTICLE
 
-ARTICLE = """id: test-1
----
-A [drone strike]{AirStrike t1} killed [two]{Quantity e1} [fighters]{Person e2} of [al-Shabaab]{Organisation e5} \
-in [Marib]{Location e3} on [Saturday]{Temporal e6}, [local officials]{Person e4} said. \
-[The attack]{Attack t2} was the third this month.
----
-t1 killed_count e1
-t1 victim e2
-t1 place e3
-t1 time e6
-t1 reported_by e4
-e2 BelongsTo e5
-t2 same_incident t1
-"""
 
 
 def tiny_model(tiny_encoder, **overrides):
@@ -47,7 +33,7 @@ def tiny_model(tiny_encoder, **overrides):
 
 
 def article(layers=("entities", "triggers", "relations")) -> Document:
-    document = parse_markup(ARTICLE, "test.txt")
+    document = parse_markup(TINY_ARTICLE, "test.txt")
     return Document(document.id, document.text, document.spans, document.relations, frozenset(layers))
 
 
@@ -146,7 +132,7 @@ def _training_setup(tmp_path, tiny_encoder, extra=()):
     export = tmp_path / "train.json"
     write_export([document, Document("test-2", document.text.upper(), (), (), frozenset({"entities"}))], export)
     splits = tmp_path / "splits.json"
-    splits.write_text(json.dumps({"train": ["test-1", "test-2"], "dev": [], "test": []}))
+    splits.write_text(json.dumps({"train": ["tiny-1", "test-2"], "dev": [], "test": []}))
     overrides = [
         f"data.corpora=[{{name: tiny, kind: label_studio, path: {export}}}]",
         f"data.splits_file={splits}",
