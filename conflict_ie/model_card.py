@@ -12,10 +12,10 @@ from string import Template
 
 import yaml
 
+from .config import DEFAULT_ENCODER, base_model_of
 from .report import (cross_validation_table, fmt, incident_tables, markdown_table, peer_table, ratio, score_table,
                      training_rows)
 
-BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 TAGS = ["token-classification", "named-entity-recognition", "relation-extraction", "event-extraction",
         "armed-conflict", "news"]
 # (metrics path, metric type, display name) for the model-index, in order; only those present are listed.
@@ -58,9 +58,13 @@ def front_matter(metrics: dict) -> dict:
         "library_name": "transformers",
         "pipeline_tag": "token-classification",
         "tags": list(TAGS),
-        "base_model": BASE_MODEL,
+        "base_model": base_model_of(_encoder(metrics)),
         "model-index": [{"name": str(model.get("name", "conflict-ie")), "results": [result]}],
     }
+
+
+def _encoder(metrics: dict) -> str:
+    return str((metrics.get("model") or {}).get("encoder") or DEFAULT_ENCODER)
 
 
 def _score_section(metrics: dict, key: str, what: str) -> str:
@@ -167,8 +171,8 @@ def render_model_card(metrics: dict) -> str:
     values = {
         "front_matter": yaml.safe_dump(front_matter(metrics), sort_keys=False, allow_unicode=True),
         "title": str(model.get("name", "conflict-ie")),
-        "encoder": str(model.get("encoder", BASE_MODEL)),
-        "base_model": BASE_MODEL,
+        "encoder": _encoder(metrics),
+        "base_model": base_model_of(_encoder(metrics)),
         "model_path": str(model.get("path", "not recorded")),
         "seed": str(model.get("seed", "not recorded")),
         "data_hashes": _data_hashes(metrics),

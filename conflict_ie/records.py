@@ -32,7 +32,7 @@ class Count:
     span: SpanPrediction
     minimum: int | None
     maximum: int | None
-    qualifier: str  # "exact", "at least", "more than", "about", "at most", "fewer than", "vague"
+    qualifier: str  # "exact", "at least", "more than", "about", "at most", "fewer than", "range", "vague", "unparsed"
 
 
 @dataclass(frozen=True)

@@ -183,7 +183,7 @@ class Trainer:
                 state["step"] += 1
                 state["batch_in_epoch"] += 1
                 window_count += len(batch_windows)
-                recent_losses.append({k: float(v) for k, v in losses.items()})
+                recent_losses.append({k: v.item() for k, v in losses.items()})
                 bar.update(1)
                 if state["step"] % train_cfg.log_every == 0:
                     speed = window_count / (time.perf_counter() - timer)

@@ -49,6 +49,13 @@ def test_front_matter_and_model_index(metrics):
     assert all(m["type"] == "f1" for m in result["metrics"])
 
 
+def test_base_model_follows_the_runs_encoder(metrics):
+    metrics["model"]["encoder"] = "/models/roberta-base-local"
+    meta, body = split_front_matter(render_model_card(metrics))
+    assert meta["base_model"] == "/models/roberta-base-local"
+    assert "base model `/models/roberta-base-local`" in body
+
+
 def test_sections_and_figures(metrics):
     card = render_model_card(metrics)
     for heading in HEADINGS:
