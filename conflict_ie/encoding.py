@@ -204,11 +204,12 @@ def spans_in_window(spans: list[TokenSpan], window: Window) -> list[TokenSpan]:
 def collate(documents: list[EncodedDocument], windows: list[Window], tokenizer, *,
             candidate_spans: list[list[TokenSpan]] | None = None, max_distance: int = 200,
             allowed_pairs: set[tuple[str, str]] | None = None, rng: random.Random | None = None,
-            negatives_per_positive: int = 4, min_negatives: int = 32) -> Batch:
+            negatives_per_positive: int = 0, min_negatives: int = 32) -> Batch:
     """Pad windows into a batch. Relation candidates are the gold spans (training) or ``candidate_spans``
-    (inference, one list per document) that lie wholly inside a window. With ``rng`` (training), each window
-    keeps all its gold relations and a random sample of its unrelated pairs: dense windows have thousands of
-    pairs, nearly all unrelated, and scoring all of them would dominate the step time."""
+    (inference, one list per document) that lie wholly inside a window. With ``rng`` and a positive
+    ``negatives_per_positive`` (training), each window keeps all its gold relations and a random sample of its
+    unrelated pairs (at least ``min_negatives``). Sampling makes relations look more common than they are at
+    inference, where every pair is scored, so it trades precision for recall."""
     cls_id, sep_id, pad_id = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
     width = max(w.token_end - w.token_start for w in windows) + 2
     rows = len(windows)
@@ -249,7 +250,7 @@ def collate(documents: list[EncodedDocument], windows: list[Window], tokenizer, 
                 window_pairs.append((row, head.token_start + offset, head.token_end - 1 + offset,
                               tail.token_start + offset, tail.token_end - 1 + offset,
                               SPAN_LABELS.index(head.label), SPAN_LABELS.index(tail.label), distance, target))
-        if rng is not None and gold is not None:
+        if rng is not None and gold is not None and negatives_per_positive > 0:
             positives = [p for p in window_pairs if p[-1] != 0]
             negatives = [p for p in window_pairs if p[-1] == 0]
             keep = max(min_negatives, negatives_per_positive * len(positives))
