@@ -129,7 +129,8 @@ def build_model(config: ModelConfig) -> tuple[ExtractionModel, object]:
     """A fresh model on the configured pretrained encoder, and its tokenizer (offline: local files only)."""
     source = resolve_encoder(config.encoder)
     tokenizer = AutoTokenizer.from_pretrained(source)
-    encoder = AutoModel.from_pretrained(source, add_pooling_layer=False)
+    # .float(): a checkpoint stored in half precision would otherwise be fine-tuned in half precision
+    encoder = AutoModel.from_pretrained(source, add_pooling_layer=False).float()
     return ExtractionModel(encoder, config), tokenizer
 
 

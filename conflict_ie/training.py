@@ -113,6 +113,9 @@ class Trainer:
 
     def run(self) -> Path:
         config, train_cfg = self.config, self.config.train
+        finished = self._finished_run()
+        if finished is not None:
+            return finished
         started = time.perf_counter()
         set_seed(train_cfg.seed)
         if train_cfg.num_threads:
@@ -131,14 +134,17 @@ class Trainer:
         model.to(self.device)
         encoded = encode_documents(tokenizer, train_docs)
         weights = [corpus.config.weight for corpus, _ in splits["train"]]
-        steps_per_epoch = math.ceil(len(epoch_windows(encoded, weights, config, 0)) / train_cfg.batch_size)
-        total_steps = steps_per_epoch * train_cfg.epochs
+        # counted per epoch: a fractional corpus weight makes epochs differ in length, and the schedule must end
+        # with the last step
+        total_steps = sum(math.ceil(len(epoch_windows(encoded, weights, config, epoch)) / train_cfg.batch_size)
+                          for epoch in range(train_cfg.epochs))
         if train_cfg.max_steps:
             total_steps = min(total_steps, train_cfg.max_steps)
         optimizer, scheduler = self._optimizer(model, total_steps)
 
         state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "best_score": -1.0, "best_step": 0,
-                 "evaluations_without_improvement": 0, "curves": [], "elapsed_s": 0.0}
+                 "evaluations_without_improvement": 0, "curves": [], "elapsed_s": 0.0, "finished": False,
+                 "config": config.to_dict()}
         checkpoint = self.output_dir / "checkpoints" / "last"
         if (checkpoint / CHECKPOINT_STATE).is_file():
             state = self._resume(checkpoint, model, optimizer, scheduler)
@@ -173,7 +179,8 @@ class Trainer:
             for batch_windows in batches[state["batch_in_epoch"]:]:
                 model.train()
                 batch = collate(encoded, batch_windows, tokenizer, max_distance=config.model.max_relation_distance,
-                                allowed_pairs=allowed_pairs, rng=pair_rng).to(self.device)
+                                allowed_pairs=allowed_pairs, rng=pair_rng,
+                                negatives_per_positive=train_cfg.relation_negatives_per_positive).to(self.device)
                 losses = model.losses(batch, weights_triplet)
                 optimizer.zero_grad(set_to_none=True)
                 losses["total"].backward()
@@ -200,6 +207,7 @@ class Trainer:
                     stop = self._evaluate(model, tokenizer, decoder, dev_docs, state, recent_losses, metadata,
                                           optimizer, scheduler, elapsed_before + time.perf_counter() - started)
                     recent_losses = []
+                    window_count, timer = 0, time.perf_counter()  # the speed shown is training speed alone
                 if stop or out_of_time or out_of_steps:
                     stop = True
                     break
@@ -210,6 +218,7 @@ class Trainer:
                     stop = self._evaluate(model, tokenizer, decoder, dev_docs, state, recent_losses, metadata,
                                           optimizer, scheduler, elapsed_before + time.perf_counter() - started)
                     recent_losses = []
+                    window_count, timer = 0, time.perf_counter()
         bar.close()
         best = self.output_dir / "best"
         final = self.output_dir / "model"
@@ -227,9 +236,29 @@ class Trainer:
                                 "device": str(self.device)}
             (folder / "conflict_ie.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n",
                                                      encoding="utf-8")
+        state["finished"] = True  # a later run of the same command returns this model instead of resuming
+        checkpoint_state = self.output_dir / "checkpoints" / "last" / CHECKPOINT_STATE
+        checkpoint_state.write_text(json.dumps(state, indent=1), encoding="utf-8")
         self.log(f"saved {final} (best dev score {state['best_score']:.4f} at step {state['best_step']}; "
                  f"{state['step']} steps, {wall:.0f} s, peak RSS {peak_mb:.0f} MB)")
         return final
+
+    def _finished_run(self) -> Path | None:
+        """The saved model when output_dir holds a finished run of this same config; None when there is nothing
+        to resume or an interrupted run to go on with. A run of another config there is an error, not a resume."""
+        state_file = self.output_dir / "checkpoints" / "last" / CHECKPOINT_STATE
+        if not state_file.is_file():
+            return None
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        differences = _config_differences(state["config"], self.config.to_dict()) if "config" in state else []
+        if differences:
+            raise ValueError(f"{self.output_dir} holds a run of another config (differs in: "
+                             f"{', '.join(differences[:8])}); delete that folder or set train.output_dir")
+        final = self.output_dir / "model"
+        if state.get("finished") and (final / "conflict_ie.json").is_file():
+            self.log(f"{final} is already trained with this config; delete {self.output_dir} to train again")
+            return final
+        return None
 
     def _optimizer(self, model: ExtractionModel, total_steps: int):
         train_cfg = self.config.train
@@ -296,6 +325,19 @@ class Trainer:
         scheduler.load_state_dict(extra["scheduler"])
         torch.set_rng_state(extra["torch_rng"].cpu())
         return json.loads((checkpoint / CHECKPOINT_STATE).read_text(encoding="utf-8"))
+
+
+def _config_differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two config dicts."""
+    keys = sorted(set(old) | set(new))
+    differences = []
+    for key in keys:
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            differences += _config_differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            differences.append(prefix + key)
+    return differences
 
 
 def train(config: Config, log=print) -> Path:

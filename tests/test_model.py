@@ -168,12 +168,27 @@ def test_contract_train_save_load_predict(tmp_path, tiny_encoder, seed_texts):
 
 
 def test_training_resumes_from_last_checkpoint(tmp_path, tiny_encoder):
+    config = _training_setup(tmp_path, tiny_encoder, ["train.max_steps=4", "train.log_every=1"])
+
+    def interrupt_at_step_3(line: str) -> None:
+        if line.startswith("step 3/"):
+            raise KeyboardInterrupt  # after the checkpoint of step 2, before that of step 3
+
+    with pytest.raises(KeyboardInterrupt):
+        train(config, log=interrupt_at_step_3)
+    assert not (tmp_path / "run" / "model").exists()
     logs: list[str] = []
-    train(_training_setup(tmp_path, tiny_encoder), log=logs.append)
-    resumed_config = _training_setup(tmp_path, tiny_encoder, ["train.max_steps=3"])
-    folder = train(resumed_config, log=logs.append)
+    folder = train(config, log=logs.append)
     assert any("resumed from" in line and "step 2" in line for line in logs)
-    assert json.loads((folder / "conflict_ie.json").read_text())["training"]["steps"] == 3
+    assert json.loads((folder / "conflict_ie.json").read_text())["training"]["steps"] == 4
+
+    logs.clear()
+    assert train(config, log=logs.append) == folder  # the same command again: the finished model, no training
+    assert any("already trained" in line for line in logs) and not any(line.startswith("step") for line in logs)
+
+    changed = _training_setup(tmp_path, tiny_encoder, ["train.max_steps=6", "train.log_every=1"])
+    with pytest.raises(ValueError, match=r"another config \(differs in: train.max_steps\)"):
+        train(changed, log=lambda line: None)
 
 
 def test_config_rejects_unknown_keys_and_converts_types(tmp_path):
