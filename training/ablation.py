@@ -1,0 +1,106 @@
+"""Corpus ablation: how the dev figures move when one training corpus is left out.
+
+    python training/ablation.py configs/default.yaml [--leave-out re3d,authored] [key=value ...]
+
+For each left-out corpus, trains the config without it (runs/ablation/no_<name>), then scores that model and the
+already trained full model (train.output_dir of the config, i.e. runs/default) on the same documents: the whole
+dev split of every corpus in the config, so the rows are comparable. Each row also gives entity micro F1 per
+corpus, since leaving out a corpus mostly moves the figures on its own kind of text. Writes
+runs/ablation/ablation.json and runs/ablation/ablation.md. The left-out runs keep the config's time budget, so a
+run on less data simply does fewer steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from conflict_ie.config import load_config, resolve_path  # noqa: E402
+from conflict_ie.corpora import load_corpus, load_splits, split_documents  # noqa: E402
+from conflict_ie.evaluation import evaluate_documents  # noqa: E402
+from conflict_ie.predictor import Predictor  # noqa: E402
+from conflict_ie.report import markdown_table  # noqa: E402
+from conflict_ie.training import train  # noqa: E402
+
+
+
+def dev_documents(config) -> list[tuple[str, object]]:
+    """(corpus name, document) for the dev split of every corpus the config names."""
+    corpora = [load_corpus(config, c) for c in config.data.corpora]
+    return [(corpus.config.name, doc) for corpus, doc in split_documents(corpora, load_splits(config))["dev"]]
+
+
+def score(model_dir: Path, dev: list[tuple[str, object]]) -> dict:
+    """Headline dev figures of one model, overall and entity micro F1 per corpus."""
+    predictor = Predictor.load(model_dir)
+    documents = [doc for _, doc in dev]
+    metrics, _ = evaluate_documents(predictor, documents)
+    row = {
+        "entity_micro_f1": metrics["entities"]["micro"]["f1"],
+        "entity_macro_f1": metrics["entities"]["macro"]["f1"],
+        "trigger_micro_f1": metrics["triggers"]["micro"]["f1"],
+        "relation_micro_f1": metrics["relations"]["micro"]["f1"],
+        "incident_role_micro_f1": metrics.get("incidents", {}).get("micro", {}).get("f1"),
+        "entity_micro_f1_by_corpus": {},
+        "training": {k: predictor.metadata.get("training", {}).get(k)
+                     for k in ("steps", "best_step", "wall_time_s", "peak_rss_mb")},
+    }
+    for name in sorted({name for name, _ in dev}):
+        subset = [doc for corpus, doc in dev if corpus == name]
+        subset_metrics, _ = evaluate_documents(predictor, subset)
+        row["entity_micro_f1_by_corpus"][name] = subset_metrics["entities"]["micro"]["f1"]
+    return row
+
+
+def write_table(rows: dict[str, dict], dev_counts: dict[str, int], path: Path) -> None:
+    corpora = sorted(dev_counts)
+    header = ["Training data", "Entity micro F1", "Entity macro F1", "Trigger F1", "Relation F1",
+              "Incident role F1"] + [f"Entity F1 on {name} dev ({dev_counts[name]} docs)" for name in corpora]
+    body = []
+    for label, row in rows.items():
+        cells = [row["entity_micro_f1"], row["entity_macro_f1"], row["trigger_micro_f1"], row["relation_micro_f1"],
+                 row["incident_role_micro_f1"]] + [row["entity_micro_f1_by_corpus"].get(n) for n in corpora]
+        body.append([label] + ["n/a" if v is None else f"{v:.3f}" for v in cells])
+    path.write_text("# Corpus ablation on the dev split\n\n" + markdown_table(header, body) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config")
+    parser.add_argument("--leave-out", default="re3d,authored", help="comma-separated corpus names, one run each")
+    parser.add_argument("--out", default="runs/ablation", help="folder for the left-out runs and the table")
+    parser.add_argument("overrides", nargs="*")
+    args = parser.parse_args(argv)
+    full = load_config(args.config, args.overrides)
+    out_root = resolve_path(full, args.out)
+    names = [c.name for c in full.data.corpora]
+    left_out_names = [n for n in args.leave_out.split(",") if n]
+    unknown = sorted(set(left_out_names) - set(names))
+    if unknown:
+        raise SystemExit(f"--leave-out names corpora the config does not have: {unknown}; it has {names}")
+    full_model = resolve_path(full, full.train.output_dir) / "model"
+    if not full_model.exists():
+        raise SystemExit(f"no full model at {full_model}: train it first (python training/train.py {args.config})")
+    dev = dev_documents(full)
+    dev_counts = {name: sum(1 for corpus, _ in dev if corpus == name) for name in names}
+    rows = {"all corpora (" + ", ".join(names) + ")": score(full_model, dev)}
+    for left_out in left_out_names:
+        config = load_config(args.config, args.overrides + [f"train.output_dir={out_root / ('no_' + left_out)}"])
+        config.data.corpora = [c for c in config.data.corpora if c.name != left_out]
+        print(f"== training without {left_out}")
+        rows[f"without {left_out}"] = score(train(config), dev)
+    out_root.mkdir(parents=True, exist_ok=True)
+    summary = {"rows": rows, "dev_documents": dev_counts,
+               "command": "python training/ablation.py " + " ".join(argv)}
+    (out_root / "ablation.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    write_table(rows, dev_counts, out_root / "ablation.md")
+    print((out_root / "ablation.md").read_text(encoding="utf-8"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
