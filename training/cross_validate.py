@@ -1,10 +1,10 @@
 """Leave-one-seed-out cross-validation: for each seed article, train without it and score on it.
 
-    python training/cross_validate.py configs/default.yaml [key=value ...]
+    python training/cross_validate.py configs/default.yaml [--out runs/crossval] [key=value ...]
 
 The seeds are the user's own articles and the in-domain test, but there are only three, so each is held out in
-turn: the fold trains on the default corpora with the other two seeds in training and this one out of every
-split, then scores entities, triggers, relations and incidents on the held-out seed. Folds run with a reduced
+turn: the fold trains on the default corpora with the other two seeds in training and this one listed only as
+test (which training never reads; a document the split file leaves out would be trained on), then scores entities, triggers, relations and incidents on the held-out seed. Folds run with a reduced
 time budget (train.max_minutes=6 unless overridden) so the three fit beside the default training on a laptop.
 Writes runs/crossval/cross_validation.json, which `conflict-ie evaluate --cross-validation runs/crossval` adds
 to the report and the model card.
@@ -12,13 +12,14 @@ to the report and the model card.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from conflict_ie.config import REPO_ROOT, load_config, resolve_path  # noqa: E402
+from conflict_ie.config import load_config, resolve_path  # noqa: E402
 from conflict_ie.corpora import load_corpus  # noqa: E402
 from conflict_ie.evaluation import evaluate_documents  # noqa: E402
 from conflict_ie.predictor import Predictor  # noqa: E402
@@ -30,18 +31,26 @@ HEADLINE = {"entities": ("micro", "f1"), "triggers": ("micro", "f1"), "relations
 
 
 def main(argv: list[str]) -> int:
-    config_path, overrides = argv[0], argv[1:]
-    out_root = REPO_ROOT / "runs" / "crossval"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config")
+    parser.add_argument("--out", default="runs/crossval", help="folder for the fold runs and the summary")
+    parser.add_argument("overrides", nargs="*")
+    args = parser.parse_intermixed_args(argv)
+    config_path, overrides = args.config, args.overrides
+    out_root = resolve_path(load_config(config_path, overrides), args.out)
     out_root.mkdir(parents=True, exist_ok=True)
     base = load_config(config_path, FOLD_DEFAULTS + overrides)
     seeds_corpus = next(c for c in base.data.corpora if c.name == "seeds")
     seeds = load_corpus(base, seeds_corpus).documents
+    seed_ids = {d.id for d in seeds}
     splits = json.loads(resolve_path(base, base.data.splits_file).read_text(encoding="utf-8"))
     folds = []
     for held_out in seeds:
         fold_dir = out_root / held_out.id
-        fold_splits = {name: [i for i in ids if not i.startswith("seed-")] for name, ids in splits.items()}
+        fold_splits = {name: [i for i in ids if i not in seed_ids] for name, ids in splits.items()}
         fold_splits["train"] += [d.id for d in seeds if d.id != held_out.id]
+        # listed as test, which training never reads: a document missing from the split file would go to train
+        fold_splits["test"] += [held_out.id]
         fold_dir.mkdir(parents=True, exist_ok=True)
         splits_file = fold_dir / "splits.json"
         splits_file.write_text(json.dumps(fold_splits, indent=1), encoding="utf-8")
@@ -49,6 +58,9 @@ def main(argv: list[str]) -> int:
             f"data.splits_file={splits_file}", f"train.output_dir={fold_dir}"])
         print(f"== fold: {held_out.id} held out")
         model_dir = train(config)
+        trained_on = json.loads((model_dir / "conflict_ie.json").read_text(encoding="utf-8"))["documents"]
+        if held_out.id in trained_on["train"] + trained_on["dev"]:
+            raise RuntimeError(f"{held_out.id} was read by the training of its own fold ({model_dir})")
         metrics, _ = evaluate_documents(Predictor.load(model_dir), [held_out])
         folds.append({"held_out": held_out.id, **{k: metrics[k] for k in HEADLINE if k in metrics}})
     mean = {}
@@ -64,4 +76,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:] or ["configs/default.yaml"]))
+    raise SystemExit(main(sys.argv[1:]))
