@@ -176,6 +176,18 @@ def data_root(config: Config) -> Path:
     return Path(root)
 
 
+def portable_path(config: Config, path: Path) -> str:
+    """How a file is recorded in a model or report: "${data}/..." under the data root, repo-relative inside the
+    repository, absolute elsewhere, so a model folder says the same thing on every machine."""
+    path = Path(path).resolve()
+    root = data_root(config).resolve()
+    if path.is_relative_to(root):
+        return "${data}/" + path.relative_to(root).as_posix()
+    if path.is_relative_to(REPO_ROOT):
+        return path.relative_to(REPO_ROOT).as_posix()
+    return str(path)
+
+
 def resolve_path(config: Config, raw: str) -> Path:
     if raw.startswith("${data}"):
         return data_root(config) / raw[len("${data}"):].lstrip("/")

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import Config, CorpusConfig, resolve_path
+from .config import Config, CorpusConfig, portable_path, resolve_path
 from .document import Document, LoadReport
 
 SPLITS = ("train", "dev", "test")
@@ -53,7 +53,7 @@ def load_corpus(config: Config, corpus: CorpusConfig) -> Corpus:
         files = [path]
     else:
         raise ValueError(f"corpus {corpus.name!r}: unknown kind {corpus.kind!r} (label_studio, re3d, conll)")
-    return Corpus(corpus, documents, report, {str(f): sha256_of(f) for f in files})
+    return Corpus(corpus, documents, report, {portable_path(config, f): sha256_of(f) for f in files})
 
 
 def load_splits(config: Config) -> dict[str, set[str]]:

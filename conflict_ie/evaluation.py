@@ -82,10 +82,12 @@ def evaluate_documents(predictor, documents: list[Document], *, peer: bool = Fal
 
 
 def model_identity(predictor, model_dir) -> dict:
+    from .config import load_config, portable_path
+
     meta = predictor.metadata
     return {
         "name": "conflict-ie " + Path(model_dir).parent.name,
-        "path": str(model_dir),
+        "path": portable_path(load_config(None), Path(model_dir)),
         "encoder": meta["config"]["model"]["encoder"],
         "seed": meta.get("seed"),
         "config": meta.get("config"),

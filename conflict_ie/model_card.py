@@ -13,8 +13,8 @@ from string import Template
 import yaml
 
 from .config import DEFAULT_ENCODER, base_model_of
-from .report import (cross_validation_table, fmt, incident_tables, markdown_table, peer_table, ratio, score_table,
-                     training_rows)
+from .report import (cross_validation_table, fmt, hash_rows, incident_tables, markdown_table, peer_table, ratio,
+                     score_table, training_rows)
 
 TAGS = ["token-classification", "named-entity-recognition", "relation-extraction", "event-extraction",
         "armed-conflict", "news"]
@@ -145,7 +145,7 @@ def _data_hashes(metrics: dict) -> str:
     if not hashes:
         return "Training data hashes are not in this run's metrics."
     return "Training data hashes recorded with the model:\n\n" + markdown_table(
-        ["Data", "SHA-256"], [[k, str(v)] for k, v in sorted(hashes.items())])
+        ["Data", "File", "SHA-256"], hash_rows(hashes))
 
 
 def _evaluation_scope(metrics: dict) -> str:

@@ -132,18 +132,32 @@ def training_rows(training: dict) -> list[list[str]]:
     return rows
 
 
+def hash_rows(hashes: dict) -> list[list[str]]:
+    """[corpus, file, SHA-256] rows from a model's data_hashes ({corpus: {file: digest}})."""
+    rows = []
+    for name, files in sorted((hashes or {}).items()):
+        if isinstance(files, dict):
+            rows += [[name, path, digest] for path, digest in sorted(files.items())]
+        else:
+            rows.append([name, "", str(files)])
+    return rows
+
+
 def identity_rows(metrics: dict) -> list[list[str]]:
     model = metrics.get("model") or {}
     data = metrics.get("data") or {}
     rows = [[f"model {key}", str(model[key])] for key in ("name", "path", "encoder", "seed", "command")
             if model.get(key) is not None]
     rows += [[f"library {name}", str(version)] for name, version in sorted((model.get("library_versions") or {}).items())]
-    rows += [[f"data hash {name}", str(value)] for name, value in sorted((model.get("data_hashes") or {}).items())]
+    trained_on = hash_rows(model.get("data_hashes"))
+    rows += [[f"training data ({name}) {path}", digest] for name, path, digest in trained_on]
     if "split" in data:
         rows.append(["evaluation split", str(data["split"])])
     if "documents" in data:
         rows.append(["evaluation documents", str(data["documents"])])
-    rows += [[f"file {path}", str(digest)] for path, digest in sorted((data.get("files") or {}).items())]
+    known = {(path, digest) for _, path, digest in trained_on}
+    rows += [[f"evaluated file {path}", str(digest)] for path, digest in sorted((data.get("files") or {}).items())
+             if (path, digest) not in known]
     speed = metrics.get("speed") or {}
     if speed:
         rows.append(["throughput", f"{fmt(speed.get('docs_per_second'), 2)} documents/s "

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from .config import Config, resolve_path
+from .config import Config, portable_path, resolve_path
 from .corpora import Corpus, load_corpus, load_splits, sha256_of, split_documents
 from .decoding import Decoder
 from .document import Document
@@ -98,7 +98,7 @@ def load_training_data(config: Config) -> tuple[list[Corpus], dict[str, list[tup
         raise ValueError("the config names no corpora (data.corpora)")
     splits_path = resolve_path(config, config.data.splits_file)
     splits = split_documents(corpora, load_splits(config))
-    hashes = {"splits_file": {str(splits_path): sha256_of(splits_path)}}
+    hashes = {"splits_file": {portable_path(config, splits_path): sha256_of(splits_path)}}
     for corpus in corpora:
         hashes[corpus.config.name] = corpus.files
     return corpora, splits, hashes

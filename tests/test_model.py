@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 import torch
@@ -216,3 +217,13 @@ def test_every_config_loads(path):
 def test_tokenize_handles_empty_batch(tiny_encoder):
     _, tokenizer = tiny_model(tiny_encoder)
     assert tokenize_texts(tokenizer, []) == []
+
+
+def test_recorded_paths_are_portable(tmp_path):
+    from conflict_ie.config import portable_path
+
+    config = load_config(None, [f"data.data_root={tmp_path}"])
+    (tmp_path / "re3d").mkdir()
+    assert portable_path(config, tmp_path / "re3d" / "documents.json") == "${data}/re3d/documents.json"
+    assert portable_path(config, REPO_ROOT / "annotations" / "seeds.json") == "annotations/seeds.json"
+    assert portable_path(config, Path("/elsewhere/x.json")) == "/elsewhere/x.json"

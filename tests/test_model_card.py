@@ -64,6 +64,7 @@ def test_sections_and_figures(metrics):
     assert "**dev** split: 4 documents" in card
     assert "| seed-1 |" in card and "spaCy en_core_web_sm" in card
     assert metrics["model"]["command"] in card and "make main" in card
+    assert "| seeds | annotations/seeds.json | abc123 |" in card
     assert "Aleph Insights" in card and "CC BY 4.0" in card and "Open Government Licence v3" in card
     assert "| peak rss mb | 2048.000 |" in card
 
