@@ -5,7 +5,7 @@ export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 STAMP := .stamps/install
 
-.PHONY: main install test test-slow test-label-studio train evaluate predict-seeds crossval data validate
+.PHONY: main install test test-slow test-label-studio train evaluate predict-seeds crossval ablation data validate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m pip install --quiet torch==2.13.0
@@ -28,6 +28,11 @@ train: install
 
 crossval: install
 	$(PYTHON) training/cross_validate.py configs/default.yaml
+
+# Not part of main (two more trainings): the dev figures without re3d and without the authored corpus.
+ablation: train
+	$(PYTHON) training/ablation.py configs/default.yaml --out runs/ablation
+	@mkdir -p reports/default && cp runs/ablation/ablation.md reports/default/ablation.md
 
 evaluate: install
 	$(PYTHON) -m conflict_ie.cli evaluate --split dev --peer --out reports/default/dev \

@@ -27,6 +27,8 @@ from conflict_ie.report import markdown_table  # noqa: E402
 from conflict_ie.training import train  # noqa: E402
 
 
+TRAINING_KEYS = ("device", "steps", "best_step", "wall_time_s", "peak_rss_mb")
+
 
 def dev_documents(config) -> list[tuple[str, object]]:
     """(corpus name, document) for the dev split of every corpus the config names."""
@@ -46,8 +48,7 @@ def score(model_dir: Path, dev: list[tuple[str, object]]) -> dict:
         "relation_micro_f1": metrics["relations"]["micro"]["f1"],
         "incident_role_micro_f1": metrics.get("incidents", {}).get("micro", {}).get("f1"),
         "entity_micro_f1_by_corpus": {},
-        "training": {k: predictor.metadata.get("training", {}).get(k)
-                     for k in ("steps", "best_step", "wall_time_s", "peak_rss_mb")},
+        "training": {k: predictor.metadata.get("training", {}).get(k) for k in TRAINING_KEYS},
     }
     for name in sorted({name for name, _ in dev}):
         subset = [doc for corpus, doc in dev if corpus == name]
@@ -56,7 +57,9 @@ def score(model_dir: Path, dev: list[tuple[str, object]]) -> dict:
     return row
 
 
-def write_table(rows: dict[str, dict], dev_counts: dict[str, int], path: Path) -> None:
+def write_table(summary: dict, path: Path) -> None:
+    """The Markdown table of ``ablation.json``: dev figures per training mix, then how each model was trained."""
+    rows, dev_counts = summary["rows"], summary["dev_documents"]
     corpora = sorted(dev_counts)
     header = ["Training data", "Entity micro F1", "Entity macro F1", "Trigger F1", "Relation F1",
               "Incident role F1"] + [f"Entity F1 on {name} dev ({dev_counts[name]} docs)" for name in corpora]
@@ -65,7 +68,13 @@ def write_table(rows: dict[str, dict], dev_counts: dict[str, int], path: Path) -
         cells = [row["entity_micro_f1"], row["entity_macro_f1"], row["trigger_micro_f1"], row["relation_micro_f1"],
                  row["incident_role_micro_f1"]] + [row["entity_micro_f1_by_corpus"].get(n) for n in corpora]
         body.append([label] + ["n/a" if v is None else f"{v:.3f}" for v in cells])
-    path.write_text("# Corpus ablation on the dev split\n\n" + markdown_table(header, body) + "\n", encoding="utf-8")
+    training = [[label] + [str(row["training"].get(k, "n/a")) for k in TRAINING_KEYS] for label, row in rows.items()]
+    path.write_text(
+        "# Corpus ablation on the dev split\n\n"
+        f"Produced by `{summary['command']}`. Every model is scored on the same dev documents "
+        "(strict IOB2 seqeval for spans; relations need exact head and tail spans and types).\n\n"
+        + markdown_table(header, body) + "\n\nHow each model was trained:\n\n"
+        + markdown_table(["Training data", *TRAINING_KEYS], training) + "\n", encoding="utf-8")
 
 
 def main(argv: list[str]) -> int:
@@ -74,7 +83,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--leave-out", default="re3d,authored", help="comma-separated corpus names, one run each")
     parser.add_argument("--out", default="runs/ablation", help="folder for the left-out runs and the table")
     parser.add_argument("overrides", nargs="*")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     full = load_config(args.config, args.overrides)
     out_root = resolve_path(full, args.out)
     names = [c.name for c in full.data.corpora]
@@ -97,7 +106,7 @@ def main(argv: list[str]) -> int:
     summary = {"rows": rows, "dev_documents": dev_counts,
                "command": "python training/ablation.py " + " ".join(argv)}
     (out_root / "ablation.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    write_table(rows, dev_counts, out_root / "ablation.md")
+    write_table(summary, out_root / "ablation.md")
     print((out_root / "ablation.md").read_text(encoding="utf-8"))
     return 0
 
