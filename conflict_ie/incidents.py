@@ -117,7 +117,9 @@ def _merge_compatible(text, triggers, roles_by_trigger, find, union) -> None:
         for root in sorted({find(i) for i in range(later)}):
             if root == later_root or ACLED_TYPES[triggers[root].label].event_type != later_type:
                 continue
-            if own & cluster_fillers.get(root, set()) or (is_anaphor and not own):
+            # a bare trigger (no roles of its own: "the strikes", "shelling") is a further mention, not a record
+            bare = not roles_by_trigger[later]
+            if own & cluster_fillers.get(root, set()) or bare or (is_anaphor and not own):
                 merged = cluster_fillers.pop(later_root, set()) | cluster_fillers.pop(root, set())
                 union(root, later)
                 cluster_fillers[find(root)] = merged
