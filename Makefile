@@ -38,6 +38,7 @@ evaluate: install
 	$(PYTHON) -m conflict_ie.cli evaluate --split dev --peer --out reports/default/dev \
 		--cross-validation runs/crossval --model-card model_cards/default.md
 	$(PYTHON) -m conflict_ie.cli evaluate --split test --peer --out reports/default/test
+	$(PYTHON) -m conflict_ie.cli evaluate --data annotations/seeds.json --out reports/default/seeds
 
 predict-seeds: install
 	$(PYTHON) -m conflict_ie.cli predict seeds/ --format table --out reports/default/seed_predictions.txt
