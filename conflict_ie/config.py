@@ -64,7 +64,7 @@ class TrainConfig:
     warmup_ratio: float = 0.06
     grad_clip: float = 1.0
     eval_every: int = 50  # steps; evaluation also runs at the end of each epoch
-    patience: int = 6  # evaluations without improvement before stopping early; 0 disables
+    patience: int = 6  # dev evaluations without improvement before stopping early; 0 disables (as does no dev split)
     entity_loss_weight: float = 1.0
     trigger_loss_weight: float = 1.0
     relation_loss_weight: float = 1.0

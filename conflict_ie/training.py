@@ -308,7 +308,8 @@ class Trainer:
             torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                         "torch_rng": torch.get_rng_state()}, folder / OPTIMIZER_STATE)
             (folder / CHECKPOINT_STATE).write_text(json.dumps(state, indent=1), encoding="utf-8")
-        patience = self.config.train.patience
+        # early stopping needs a dev split: without one the score is the training loss, too noisy to stop on
+        patience = self.config.train.patience if dev_docs else 0
         return bool(patience) and state["evaluations_without_improvement"] >= patience
 
     def _save(self, target: Path, model, tokenizer, metadata, state) -> None:

@@ -192,6 +192,14 @@ def test_training_resumes_from_last_checkpoint(tmp_path, tiny_encoder):
         train(changed, log=lambda line: None)
 
 
+def test_without_a_dev_split_training_runs_its_full_length(tmp_path, tiny_encoder):
+    # evaluations score the (noisy) training loss then; patience 1 would otherwise stop at its first rise
+    config = _training_setup(tmp_path, tiny_encoder, ["train.max_steps=8", "train.patience=1",
+                                                       "train.learning_rate=0.05"])
+    folder = train(config, log=lambda line: None)
+    assert json.loads((folder / "conflict_ie.json").read_text())["training"]["steps"] == 8
+
+
 def test_config_rejects_unknown_keys_and_converts_types(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("train:\n  learning_rate: 1e-5\n  epochs: '3'\n")
