@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from .inputs import read_text_files
+
 
 def _train(args) -> int:
     from .config import load_config
@@ -29,23 +31,10 @@ def _read_inputs(paths: list[str]) -> list[tuple[str, str]]:
     """(name, text) for each file, each .txt file of a folder, or standard input ("-" or nothing)."""
     if not paths or paths == ["-"]:
         return [("<stdin>", sys.stdin.read())]
-    inputs = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.suffix == ".txt" and p.is_file())
-            if not files:
-                raise SystemExit(f"error: folder {path} holds no .txt files")
-        elif path.is_file():
-            files = [path]
-        else:
-            raise SystemExit(f"error: {path} does not exist")
-        for file in files:
-            try:
-                inputs.append((str(file), file.read_text(encoding="utf-8-sig")))
-            except UnicodeDecodeError as error:
-                raise SystemExit(f"error: {file} is not UTF-8 text (byte {error.start})") from error
-    return inputs
+    try:
+        return [(str(file), text) for file, text in read_text_files(paths)]
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from error
 
 
 def _predict(args) -> int:

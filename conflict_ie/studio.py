@@ -36,6 +36,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from .document import Document, Relation, Span
+from .inputs import read_text_files
 from .label_studio_format import Problem, document_to_task, parse_task
 from .records import ArticleResult, SpanPrediction
 from .schema import (
@@ -502,23 +503,7 @@ def pull(client, project_id: int, out_path: str | Path) -> PullReport:
 
 def read_articles(paths: Sequence[str | Path]) -> list[tuple[str, str]]:
     """(doc_id, text) for each file, and each .txt file of a folder; doc_id is the file name without .txt."""
-    articles = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.suffix == ".txt" and p.is_file())
-            if not files:
-                raise ValueError(f"folder {path} holds no .txt files")
-        elif path.is_file():
-            files = [path]
-        else:
-            raise ValueError(f"{path} does not exist")
-        for file in files:
-            try:
-                articles.append((file.stem, file.read_text(encoding="utf-8-sig")))
-            except UnicodeDecodeError as error:
-                raise ValueError(f"{file} is not UTF-8 text (byte {error.start})") from None
-    return articles
+    return [(file.stem, text) for file, text in read_text_files(paths)]
 
 
 def _load_predictor(model_dir: str):
