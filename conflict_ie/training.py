@@ -109,6 +109,7 @@ class Trainer:
         self.config = config
         self.log = log
         self.output_dir = resolve_path(config, config.train.output_dir)
+        self.checkpoint_dir = self.output_dir / "checkpoints" / "last"  # written at every evaluation
         self.device = pick_device(config.train.device)
 
     def run(self) -> Path:
@@ -145,10 +146,9 @@ class Trainer:
         state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "best_score": -1.0, "best_step": 0,
                  "evaluations_without_improvement": 0, "curves": [], "elapsed_s": 0.0, "finished": False,
                  "config": config.to_dict()}
-        checkpoint = self.output_dir / "checkpoints" / "last"
-        if (checkpoint / CHECKPOINT_STATE).is_file():
-            state = self._resume(checkpoint, model, optimizer, scheduler)
-            self.log(f"resumed from {checkpoint} at step {state['step']}")
+        if (self.checkpoint_dir / CHECKPOINT_STATE).is_file():
+            state = self._resume(self.checkpoint_dir, model, optimizer, scheduler)
+            self.log(f"resumed from {self.checkpoint_dir} at step {state['step']}")
         elapsed_before = state["elapsed_s"]
 
         metadata = {
@@ -172,6 +172,16 @@ class Trainer:
         bar = tqdm(total=total_steps, initial=state["step"], desc="train", unit="step",
                    disable=None if sys.stderr.isatty() else True)
         stop, recent_losses, window_count, timer = False, [], 0, time.perf_counter()
+
+        def evaluate() -> bool:
+            """Score dev and checkpoint; True means stop early. Loss and speed restart after it, so the speed
+            shown is training speed alone."""
+            nonlocal recent_losses, window_count, timer
+            stop_now = self._evaluate(model, tokenizer, decoder, dev_docs, state, recent_losses, metadata,
+                                      optimizer, scheduler, elapsed_before + time.perf_counter() - started)
+            recent_losses, window_count, timer = [], 0, time.perf_counter()
+            return stop_now
+
         pair_rng = random.Random(train_cfg.seed + state["step"])  # samples unrelated span pairs per window
         while state["epoch"] < train_cfg.epochs and not stop:
             windows = epoch_windows(encoded, weights, config, state["epoch"])
@@ -204,10 +214,7 @@ class Trainer:
                                elapsed_before + time.perf_counter() - started > train_cfg.max_minutes * 60)
                 out_of_steps = state["step"] >= total_steps
                 if state["step"] % train_cfg.eval_every == 0 or out_of_time or out_of_steps:
-                    stop = self._evaluate(model, tokenizer, decoder, dev_docs, state, recent_losses, metadata,
-                                          optimizer, scheduler, elapsed_before + time.perf_counter() - started)
-                    recent_losses = []
-                    window_count, timer = 0, time.perf_counter()  # the speed shown is training speed alone
+                    stop = evaluate()
                 if stop or out_of_time or out_of_steps:
                     stop = True
                     break
@@ -215,10 +222,7 @@ class Trainer:
                 state["epoch"] += 1
                 state["batch_in_epoch"] = 0
                 if state["step"] % train_cfg.eval_every != 0:  # end of epoch: evaluate unless we just did
-                    stop = self._evaluate(model, tokenizer, decoder, dev_docs, state, recent_losses, metadata,
-                                          optimizer, scheduler, elapsed_before + time.perf_counter() - started)
-                    recent_losses = []
-                    window_count, timer = 0, time.perf_counter()
+                    stop = evaluate()
         bar.close()
         best = self.output_dir / "best"
         final = self.output_dir / "model"
@@ -237,8 +241,7 @@ class Trainer:
             (folder / "conflict_ie.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n",
                                                      encoding="utf-8")
         state["finished"] = True  # a later run of the same command returns this model instead of resuming
-        checkpoint_state = self.output_dir / "checkpoints" / "last" / CHECKPOINT_STATE
-        checkpoint_state.write_text(json.dumps(state, indent=1), encoding="utf-8")
+        (self.checkpoint_dir / CHECKPOINT_STATE).write_text(json.dumps(state, indent=1), encoding="utf-8")
         self.log(f"saved {final} (best dev score {state['best_score']:.4f} at step {state['best_step']}; "
                  f"{state['step']} steps, {wall:.0f} s, peak RSS {peak_mb:.0f} MB)")
         return final
@@ -246,7 +249,7 @@ class Trainer:
     def _finished_run(self) -> Path | None:
         """The saved model when output_dir holds a finished run of this same config; None when there is nothing
         to resume or an interrupted run to go on with. A run of another config there is an error, not a resume."""
-        state_file = self.output_dir / "checkpoints" / "last" / CHECKPOINT_STATE
+        state_file = self.checkpoint_dir / CHECKPOINT_STATE
         if not state_file.is_file():
             return None
         state = json.loads(state_file.read_text(encoding="utf-8"))
@@ -303,7 +306,7 @@ class Trainer:
         else:
             state["evaluations_without_improvement"] += 1
         state["elapsed_s"] = elapsed
-        with atomic_directory(self.output_dir / "checkpoints" / "last") as folder:
+        with atomic_directory(self.checkpoint_dir) as folder:
             save_model(model, tokenizer, folder, {**metadata, "step": state["step"]})
             torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                         "torch_rng": torch.get_rng_state()}, folder / OPTIMIZER_STATE)
