@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from conflict_ie.config import load_config, resolve_path  # noqa: E402
 from conflict_ie.corpora import load_corpus, load_splits, split_documents  # noqa: E402
 from conflict_ie.evaluation import evaluate_documents  # noqa: E402
+from conflict_ie.metrics import span_scores  # noqa: E402
 from conflict_ie.predictor import Predictor  # noqa: E402
 from conflict_ie.report import markdown_table  # noqa: E402
 from conflict_ie.training import train  # noqa: E402
-
 
 TRAINING_KEYS = ("device", "steps", "best_step", "wall_time_s", "peak_rss_mb")
 
@@ -39,8 +39,7 @@ def dev_documents(config) -> list[tuple[str, object]]:
 def score(model_dir: Path, dev: list[tuple[str, object]]) -> dict:
     """Headline dev figures of one model, overall and entity micro F1 per corpus."""
     predictor = Predictor.load(model_dir)
-    documents = [doc for _, doc in dev]
-    metrics, _ = evaluate_documents(predictor, documents)
+    metrics, views = evaluate_documents(predictor, [doc for _, doc in dev])
     row = {
         "entity_micro_f1": metrics["entities"]["micro"]["f1"],
         "entity_macro_f1": metrics["entities"]["macro"]["f1"],
@@ -50,10 +49,10 @@ def score(model_dir: Path, dev: list[tuple[str, object]]) -> dict:
         "entity_micro_f1_by_corpus": {},
         "training": {k: predictor.metadata.get("training", {}).get(k) for k in TRAINING_KEYS},
     }
-    for name in sorted({name for name, _ in dev}):
-        subset = [doc for corpus, doc in dev if corpus == name]
-        subset_metrics, _ = evaluate_documents(predictor, subset)
-        row["entity_micro_f1_by_corpus"][name] = subset_metrics["entities"]["micro"]["f1"]
+    for name in sorted({name for name, _ in dev}):  # the same predictions, scored per corpus
+        subset = [view for (corpus, _), view in zip(dev, views) if corpus == name]
+        scores = span_scores([v.gold for v in subset], [v.predicted for v in subset], "entities")
+        row["entity_micro_f1_by_corpus"][name] = scores["micro"]["f1"]
     return row
 
 

@@ -4,8 +4,9 @@
 
 The seeds are the user's own articles and the in-domain test, but there are only three, so each is held out in
 turn: the fold trains on the default corpora with the other two seeds in training and this one listed only as
-test (which training never reads; a document the split file leaves out would be trained on), then scores entities, triggers, relations and incidents on the held-out seed. Folds run with a reduced
-time budget (train.max_minutes=6 unless overridden) so the three fit beside the default training on a laptop.
+test (which training never reads; a document the split file leaves out would be trained on), then scores
+entities, triggers, relations and incidents on the held-out seed. Folds run with a reduced time budget
+(train.max_minutes=6 unless overridden) so the three fit beside the default training on a laptop.
 Writes runs/crossval/cross_validation.json, which `conflict-ie evaluate --cross-validation runs/crossval` adds
 to the report and the model card.
 """
@@ -37,9 +38,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_intermixed_args(argv)
     config_path, overrides = args.config, args.overrides
-    out_root = resolve_path(load_config(config_path, overrides), args.out)
-    out_root.mkdir(parents=True, exist_ok=True)
     base = load_config(config_path, FOLD_DEFAULTS + overrides)
+    out_root = resolve_path(base, args.out)
+    out_root.mkdir(parents=True, exist_ok=True)
     seeds_corpus = next(c for c in base.data.corpora if c.name == "seeds")
     seeds = load_corpus(base, seeds_corpus).documents
     seed_ids = {d.id for d in seeds}
@@ -58,10 +59,11 @@ def main(argv: list[str]) -> int:
             f"data.splits_file={splits_file}", f"train.output_dir={fold_dir}"])
         print(f"== fold: {held_out.id} held out")
         model_dir = train(config)
-        trained_on = json.loads((model_dir / "conflict_ie.json").read_text(encoding="utf-8"))["documents"]
+        predictor = Predictor.load(model_dir)
+        trained_on = predictor.metadata["documents"]
         if held_out.id in trained_on["train"] + trained_on["dev"]:
             raise RuntimeError(f"{held_out.id} was read by the training of its own fold ({model_dir})")
-        metrics, _ = evaluate_documents(Predictor.load(model_dir), [held_out])
+        metrics, _ = evaluate_documents(predictor, [held_out])
         folds.append({"held_out": held_out.id, **{k: metrics[k] for k in HEADLINE if k in metrics}})
     mean = {}
     for layer, (average, figure) in HEADLINE.items():
