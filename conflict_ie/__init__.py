@@ -7,7 +7,7 @@ __all__ = ["Predictor", "predict", "__version__"]
 def __getattr__(name):
     # Imported lazily so that light commands (markup, validate) do not load torch.
     if name in ("Predictor", "predict"):
-        from . import predictor as _predict_module
+        from .api import predictor as _predict_module
 
         return getattr(_predict_module, name)
     raise AttributeError(name)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .document import Document
+from .data.document import Document
 from .schema import ENTITY_LABELS, RELATION_LABELS, TRIGGER_LABELS
 
 IGNORE_INDEX = -100

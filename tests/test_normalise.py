@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conflict_ie import gazetteer
-from conflict_ie.normalise import parse_count, place_hierarchy_string, place_name, resolve_date, resolve_places
+from conflict_ie.incidents import gazetteer
+from conflict_ie.incidents.counts import parse_count
+from conflict_ie.incidents.dates import resolve_date
+from conflict_ie.incidents.places import place_hierarchy_string, place_name, resolve_places
 from conflict_ie.records import Place, SpanPrediction
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"

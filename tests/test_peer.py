@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conflict_ie.document import Document, Relation, Span
-from conflict_ie.peer import ONTONOTES_TO_OURS, SHARED_TYPES, restrict
+from conflict_ie.data.document import Document, Relation, Span
+from conflict_ie.evaluation.peer import ONTONOTES_TO_OURS, SHARED_TYPES, restrict
 
 
 def test_mapping_targets_shared_types():
@@ -27,7 +27,7 @@ def test_restrict_keeps_only_given_types():
 
 def test_spacy_peer_maps_entities():
     pytest.importorskip("spacy")
-    from conflict_ie.peer import SpacyPeer
+    from conflict_ie.evaluation.peer import SpacyPeer
 
     peer = SpacyPeer()
     try:

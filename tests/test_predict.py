@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conflict_ie.outputs import ACLED_COLUMNS
-from conflict_ie.predictor import Predictor
+from conflict_ie.api.outputs import ACLED_COLUMNS
+from conflict_ie.api.predictor import Predictor
 from conflict_ie.records import ArticleResult
 
 from .conftest import REPO_ROOT
@@ -86,7 +86,7 @@ def test_every_span_points_into_the_callers_text(predictor, texts):
 
 
 def _cli(*args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "conflict_ie.cli", *args], input=stdin, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "conflict_ie.api.cli", *args], input=stdin, capture_output=True,
                           text=True, cwd=REPO_ROOT, timeout=300)
 
 

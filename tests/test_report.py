@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from conflict_ie.document import Document, Span
+from conflict_ie.data.document import Document, Span
 from conflict_ie.records import Incident, SpanPrediction
-from conflict_ie.report import DocumentView, render_markdown, write_report
+from conflict_ie.evaluation.report import DocumentView, render_markdown, write_report
 
 FIXTURE = Path(__file__).parent / "fixtures" / "metrics_example.json"
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from conflict_ie.label_studio_format import load_label_studio, write_export
-from conflict_ie.predictor import Predictor, default_model_dir
+from conflict_ie.data.label_studio_export import load_label_studio, write_export
+from conflict_ie.api.predictor import Predictor, default_model_dir
 
 from .conftest import REPO_ROOT
 
@@ -17,8 +17,8 @@ pytestmark = pytest.mark.slow
 def test_real_encoder_overfits_one_seed_article(tmp_path):
     """With the real MiniLM encoder, one seed article is learnt to entity F1 = 1.0."""
     from conflict_ie.config import load_config
-    from conflict_ie.evaluation import predicted_documents, score_documents
-    from conflict_ie.training import train
+    from conflict_ie.evaluation.evaluate import predicted_documents, score_documents
+    from conflict_ie.training.trainer import train
 
     seed = next(d for d in load_label_studio(REPO_ROOT / "annotations" / "seeds.json") if d.id == "seed-003")
     export = tmp_path / "seed.json"
@@ -40,7 +40,7 @@ def test_real_encoder_overfits_one_seed_article(tmp_path):
 
 def test_default_model_finds_the_seed_incidents():
     """The trained default model against the gold incident records of the seeds (per-role scores)."""
-    from conflict_ie.evaluation import evaluate_documents
+    from conflict_ie.evaluation.evaluate import evaluate_documents
 
     if not (default_model_dir() / "model.safetensors").is_file():
         pytest.skip("no default model: run `make main` first")

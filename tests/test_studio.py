@@ -9,11 +9,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from conflict_ie.document import LoadReport
-from conflict_ie.label_studio_format import load_label_studio, parse_task
+from conflict_ie.data.document import LoadReport
+from conflict_ie.data.label_studio_export import load_label_studio, parse_task
 from conflict_ie.records import ArticleResult, RelationPrediction, SpanPrediction
 from conflict_ie.schema import render_labeling_config
-from conflict_ie.studio import (
+from conflict_ie.label_studio.sync import (
     ConfigMismatch,
     InvalidTasks,
     MissingSetting,

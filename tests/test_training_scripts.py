@@ -15,8 +15,8 @@ from .conftest import REPO_ROOT, TINY_ARTICLE
 
 @pytest.fixture
 def corpora_config(tmp_path, tiny_encoder) -> Path:
-    from conflict_ie.label_studio_format import write_export
-    from conflict_ie.markup import parse_markup
+    from conflict_ie.data.label_studio_export import write_export
+    from conflict_ie.data.markup import parse_markup
 
     def export(name: str, ids: list[str]) -> Path:
         documents = [parse_markup(TINY_ARTICLE.replace("id: tiny-1", f"id: {i}"), f"{i}.txt") for i in ids]

@@ -20,12 +20,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from conflict_ie.config import load_config, resolve_path  # noqa: E402
-from conflict_ie.corpora import load_corpus, load_splits, split_documents  # noqa: E402
-from conflict_ie.evaluation import evaluate_documents  # noqa: E402
-from conflict_ie.metrics import span_scores  # noqa: E402
-from conflict_ie.predictor import Predictor  # noqa: E402
-from conflict_ie.report import markdown_table  # noqa: E402
-from conflict_ie.training import train  # noqa: E402
+from conflict_ie.data.corpora import load_corpus, load_splits, split_documents  # noqa: E402
+from conflict_ie.evaluation.evaluate import evaluate_documents  # noqa: E402
+from conflict_ie.evaluation.metrics import span_scores  # noqa: E402
+from conflict_ie.api.predictor import Predictor  # noqa: E402
+from conflict_ie.evaluation.report import markdown_table  # noqa: E402
+from conflict_ie.training.trainer import train  # noqa: E402
 
 TRAINING_KEYS = ("device", "steps", "best_step", "wall_time_s", "peak_rss_mb")
 

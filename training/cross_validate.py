@@ -21,10 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from conflict_ie.config import load_config, resolve_path  # noqa: E402
-from conflict_ie.corpora import load_corpus  # noqa: E402
-from conflict_ie.evaluation import evaluate_documents  # noqa: E402
-from conflict_ie.predictor import Predictor  # noqa: E402
-from conflict_ie.training import train  # noqa: E402
+from conflict_ie.data.corpora import load_corpus  # noqa: E402
+from conflict_ie.evaluation.evaluate import evaluate_documents  # noqa: E402
+from conflict_ie.api.predictor import Predictor  # noqa: E402
+from conflict_ie.training.trainer import train  # noqa: E402
 
 FOLD_DEFAULTS = ["train.max_minutes=6"]
 HEADLINE = {"entities": ("micro", "f1"), "triggers": ("micro", "f1"), "relations": ("micro", "f1"),

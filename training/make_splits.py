@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from conflict_ie.config import REPO_ROOT, load_config, resolve_path  # noqa: E402
-from conflict_ie.label_studio_format import load_label_studio  # noqa: E402
+from conflict_ie.data.label_studio_export import load_label_studio  # noqa: E402
 
 SEED_SPLITS = {"seed-000": "train", "seed-001": "dev", "seed-003": "test"}
 

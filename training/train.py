@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from conflict_ie.cli import main  # noqa: E402
+from conflict_ie.api.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     raise SystemExit(main(["train", *sys.argv[1:]]))

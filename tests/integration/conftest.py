@@ -158,7 +158,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="session")
 def studio_client(studio_server):
-    from conflict_ie.studio import connect
+    from conflict_ie.label_studio.sync import connect
 
     return connect(studio_server.url, studio_server.token)
 
@@ -166,7 +166,7 @@ def studio_client(studio_server):
 @pytest.fixture(scope="session")
 def seed_articles() -> list[tuple[str, str]]:
     """The three seed articles as (doc_id, text), doc_id being the file name without .txt."""
-    from conflict_ie.studio import read_articles
+    from conflict_ie.label_studio.sync import read_articles
 
     articles = read_articles([SEEDS_DIR])
     assert len(articles) == 3, articles
@@ -190,7 +190,7 @@ class SeedPredictor:
         return [by_text.get(text) or self._found_spans(text) or ArticleResult() for text in texts]
 
     def _gold_by_text(self) -> dict:
-        from conflict_ie.label_studio_format import load_label_studio
+        from conflict_ie.data.label_studio_export import load_label_studio
         from conflict_ie.records import ArticleResult, RelationPrediction, SpanPrediction
 
         if not self.gold_file.exists():

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from conflict_ie.document import LoadReport
-from conflict_ie.label_studio_format import load_label_studio, parse_task, read_export
+from conflict_ie.data.document import LoadReport
+from conflict_ie.data.label_studio_export import load_label_studio, parse_task, read_export
 from conflict_ie.schema import render_labeling_config
-from conflict_ie.studio import (
+from conflict_ie.label_studio.sync import (
     ConfigMismatch,
     InvalidTasks,
     ServerUnreachable,
@@ -209,7 +209,7 @@ def test_command_line_round_trip_keeps_the_token_out_of_its_output(studio_server
     env = {**os.environ, "LABEL_STUDIO_URL": studio_server.url, "LABEL_STUDIO_API_KEY": studio_server.token}
 
     def studio(*args: str, expect: int = 0) -> str:
-        completed = subprocess.run([sys.executable, "-m", "conflict_ie.studio", *args], capture_output=True,
+        completed = subprocess.run([sys.executable, "-m", "conflict_ie.label_studio.sync", *args], capture_output=True,
                                    text=True, env=env, cwd=REPO_ROOT, timeout=300)
         output = completed.stdout + completed.stderr
         assert completed.returncode == expect, output

@@ -11,8 +11,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from .incidents import gold_incidents, publication_date_of
-from .label_studio_format import load_label_studio
+from ..incidents.assembly import gold_incidents, publication_date_of
+from ..data.label_studio_export import load_label_studio
 
 
 def gold_incident_lines(exports: list[Path]) -> str:

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 
-from .document import Document
+from ..data.document import Document
 
 SCORE_SECTIONS = (("entities", "Entities"), ("triggers", "Incident triggers"), ("relations", "Relations"))
 PALETTE = ("#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca", "#ddd6fe", "#fbcfe8", "#c7d2fe", "#fed7aa", "#a7f3d0",

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import Config, CorpusConfig, portable_path, resolve_path
+from ..config import Config, CorpusConfig, portable_path, resolve_path
 from .document import Document, LoadReport
 
 SPLITS = ("train", "dev", "test")
@@ -37,7 +37,7 @@ def load_corpus(config: Config, corpus: CorpusConfig) -> Corpus:
             f"corpus {corpus.name!r}: {path} does not exist. Public corpora are read from the data root "
             f"(data.data_root, $CONFLICT_IE_DATA or ../shared/data); see README 'Corpora'.")
     if corpus.kind == "label_studio":
-        from .label_studio_format import load_label_studio
+        from .label_studio_export import load_label_studio
 
         documents = load_label_studio(path, report)
         files = [path]

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from .records import ArticleResult, Incident
+from ..records import ArticleResult, Incident
 
 ACLED_COLUMNS = (
     "source_file", "event_date", "event_type", "sub_event_type", "actor1", "actor2", "location", "admin1",

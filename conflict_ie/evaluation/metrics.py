@@ -23,9 +23,9 @@ from functools import lru_cache
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 
-from .document import Document
-from .records import Incident
-from .schema import ENTITY_LABELS, TRIGGER_LABELS
+from ..data.document import Document
+from ..records import Incident
+from ..schema import ENTITY_LABELS, TRIGGER_LABELS
 
 SPAN_LAYERS = {"entities": frozenset(ENTITY_LABELS), "triggers": frozenset(TRIGGER_LABELS)}
 INCIDENT_ROLES = ("attackers", "targets", "victims", "places", "dates", "instruments", "fatalities", "injuries",

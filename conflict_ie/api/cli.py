@@ -11,15 +11,15 @@ from .inputs import read_text_files
 
 
 def _train(args) -> int:
-    from .config import load_config
-    from .training import train
+    from ..config import load_config
+    from ..training.trainer import train
 
     train(load_config(args.config, args.overrides))
     return 0
 
 
 def _evaluate(args) -> int:
-    from .evaluation import run_evaluation
+    from ..evaluation.evaluate import run_evaluation
 
     run_evaluation(model_dir=args.model, config_path=args.config, split=args.split, data_file=args.data,
                    out_dir=args.out, peer=args.peer, model_card=args.model_card,
@@ -56,7 +56,7 @@ def _predict(args) -> int:
 
 
 def _gold_incidents(args) -> int:
-    from .gold import write_gold_incidents
+    from ..evaluation.gold import write_gold_incidents
 
     write_gold_incidents([Path(p) for p in args.exports], Path(args.out))
     return 0

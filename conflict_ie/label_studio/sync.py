@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from .document import Document, Relation, Span
-from .inputs import read_text_files
-from .label_studio_format import Problem, document_to_task, parse_task
-from .records import ArticleResult, SpanPrediction
-from .schema import (
+from ..data.document import Document, Relation, Span
+from ..api.inputs import read_text_files
+from ..data.label_studio_export import Problem, document_to_task, parse_task
+from ..records import ArticleResult, SpanPrediction
+from ..schema import (
     ENTITY_LABELS,
     LABELS_FROM_NAME,
     LAYERS,
@@ -507,7 +507,7 @@ def read_articles(paths: Sequence[str | Path]) -> list[tuple[str, str]]:
 
 
 def _load_predictor(model_dir: str):
-    from .predictor import Predictor as ModelPredictor  # imported here: torch loads only when a model is asked for
+    from ..api.predictor import Predictor as ModelPredictor  # imported here: torch loads only when a model is asked for
 
     return ModelPredictor.load(model_dir)
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import torch
 
-from .config import REPO_ROOT
-from .decoding import Decoder
-from .incidents import assemble
-from .model import load_model
-from .records import ArticleResult
+from ..config import REPO_ROOT
+from ..decoding import Decoder
+from ..incidents.assembly import assemble
+from ..model import load_model
+from ..records import ArticleResult
 
 DEFAULT_MODEL_DIR = REPO_ROOT / "runs" / "default" / "model"
 TRAIN_COMMAND = "make main   (or: python training/train.py configs/default.yaml)"

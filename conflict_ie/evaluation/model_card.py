@@ -12,7 +12,7 @@ from string import Template
 
 import yaml
 
-from .config import DEFAULT_ENCODER, base_model_of
+from ..config import DEFAULT_ENCODER, base_model_of
 from .report import (cross_validation_table, fmt, hash_rows, incident_tables, markdown_table, peer_table, ratio,
                      score_table, training_rows)
 
@@ -162,7 +162,7 @@ def _evaluation_scope(metrics: dict) -> str:
 
 
 def template_text() -> str:
-    return resources.files("conflict_ie").joinpath("templates/model_card.md").read_text(encoding="utf-8")
+    return resources.files("conflict_ie.evaluation").joinpath("templates/model_card.md").read_text(encoding="utf-8")
 
 
 def render_model_card(metrics: dict) -> str:

@@ -26,8 +26,8 @@ import sys
 from pathlib import Path
 
 from .document import Document, Relation, Span
-from .label_studio_format import Problem, document_to_task, parse_task
-from .schema import LAYERS
+from .label_studio_export import Problem, document_to_task, parse_task
+from ..schema import LAYERS
 
 SPAN_PATTERN = re.compile(r"\[([^\[\]]+)\]\{([A-Za-z_]+) ([A-Za-z0-9_]+)\}")
 SEPARATOR = "---"

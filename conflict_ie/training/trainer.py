@@ -23,14 +23,14 @@ from pathlib import Path
 
 import torch
 
-from .config import Config, portable_path, resolve_path
-from .corpora import Corpus, load_corpus, load_splits, sha256_of, split_documents
-from .decoding import Decoder
-from .document import Document
-from .encoding import EncodedDocument, Window, collate, encode_documents, make_windows
-from .evaluation import score_documents, to_documents
-from .model import ExtractionModel, allowed_label_pairs, build_model, save_model
-from .schema import ENTITY_LABELS, RELATION_LABELS, TRIGGER_LABELS
+from ..config import Config, portable_path, resolve_path
+from ..data.corpora import Corpus, load_corpus, load_splits, sha256_of, split_documents
+from ..decoding import Decoder
+from ..data.document import Document
+from ..encoding import EncodedDocument, Window, collate, encode_documents, make_windows
+from ..evaluation.evaluate import score_documents, to_documents
+from ..model import ExtractionModel, allowed_label_pairs, build_model, save_model
+from ..schema import ENTITY_LABELS, RELATION_LABELS, TRIGGER_LABELS
 
 CHECKPOINT_STATE = "trainer_state.json"
 OPTIMIZER_STATE = "optimizer.pt"
@@ -41,7 +41,7 @@ def library_versions() -> dict[str, str]:
     import tokenizers
     import transformers
 
-    from . import __version__
+    from .. import __version__
 
     return {"python": platform.python_version(), "torch": torch.__version__,
             "transformers": transformers.__version__, "tokenizers": tokenizers.__version__,

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .document import Document, LoadReport, Span
-from .schema import ENTITY_LABELS, TRIGGER_LABELS, is_span_label, span_layer
+from ..schema import ENTITY_LABELS, TRIGGER_LABELS, is_span_label, span_layer
 
 DOCSTART = "-DOCSTART-"
 SPAN_LAYERS = ("entities", "triggers")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .conll import parse_conll
 from .document import Document
-from .label_studio_format import Problem, parse_task, read_export
+from .label_studio_export import Problem, parse_task, read_export
 
 CONLL_SUFFIXES = (".conll", ".bio", ".tsv", ".txt")
 

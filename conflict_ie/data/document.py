@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .schema import LAYERS, span_layer
+from ..schema import LAYERS, span_layer
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from .document import Document
-from .normalise import parse_count, resolve_date, resolve_places
-from .records import Incident, RelationPrediction, SpanPrediction
-from .schema import ACLED_TYPES
+from ..data.document import Document
+from .counts import parse_count
+from .dates import resolve_date
+from .places import resolve_places
+from ..records import Incident, RelationPrediction, SpanPrediction
+from ..schema import ACLED_TYPES
 
 ROLE_FIELDS = {
     "attacker": "attackers",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .decoding import DecodedText
-from .document import Document, Relation, Span
-from .schema import LAYERS
+from ..decoding import DecodedText
+from ..data.document import Document, Relation, Span
+from ..schema import LAYERS
 
 
 def to_documents(gold: list[Document], decoded: list[DecodedText]) -> list[Document]:
@@ -46,7 +46,7 @@ def predicted_documents(predictor, documents: list[Document], progress: bool = F
     """Run ``predict()`` over annotated documents: (predicted Documents, ArticleResults, seconds taken)."""
     import time
 
-    from .incidents import publication_date_of
+    from ..incidents.assembly import publication_date_of
 
     started = time.perf_counter()
     results = predictor.predict([d.text for d in documents],
@@ -57,7 +57,7 @@ def predicted_documents(predictor, documents: list[Document], progress: bool = F
 
 def evaluate_documents(predictor, documents: list[Document], *, peer: bool = False, progress: bool = False):
     """Every figure for one set of documents: (metrics dict, per-document views for the report)."""
-    from .incidents import gold_incidents, publication_date_of
+    from ..incidents.assembly import gold_incidents, publication_date_of
     from .metrics import entity_confusion, incident_scores
     from .report import DocumentView
 
@@ -82,7 +82,7 @@ def evaluate_documents(predictor, documents: list[Document], *, peer: bool = Fal
 
 
 def model_identity(predictor, model_dir) -> dict:
-    from .config import load_config, portable_path
+    from ..config import load_config, portable_path
 
     meta = predictor.metadata
     return {
@@ -102,10 +102,10 @@ def run_evaluation(*, model_dir=None, config_path="configs/default.yaml", split=
     """The ``evaluate`` command: score a model on a split (or an export) and write metrics and reports."""
     import json
 
-    from .config import load_config
-    from .corpora import load_corpus, load_splits, sha256_of, split_documents
-    from .label_studio_format import load_label_studio
-    from .predictor import Predictor, default_model_dir
+    from ..config import load_config
+    from ..data.corpora import load_corpus, load_splits, sha256_of, split_documents
+    from ..data.label_studio_export import load_label_studio
+    from ..api.predictor import Predictor, default_model_dir
     from .report import write_report
 
     model_dir = Path(model_dir) if model_dir else default_model_dir()

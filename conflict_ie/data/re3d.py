@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .document import Document, LoadReport, Relation, Span
-from .schema import ENTITY_LABELS, ENTITY_RELATION_LABELS
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from ..config import Config, data_root
+from ..schema import ENTITY_LABELS, ENTITY_RELATION_LABELS
 
 # re3d's rare "Vehicle" rows (confidence >= 0.5) are "vehicles", "a lone ISIL vehicle", "oil tanker trucks",
 # "a front-end loader", "excavators", "the tanker" (aerial refuelling): vehicles struck or used in the fighting.
@@ -53,8 +51,7 @@ class _Candidate:
 
 def default_root() -> Path:
     """$CONFLICT_IE_DATA/re3d, else ../shared/data/re3d beside the repository."""
-    data = os.environ.get("CONFLICT_IE_DATA") or str(REPO_ROOT.parent / "shared" / "data")
-    return Path(data) / "re3d"
+    return data_root(Config()) / "re3d"
 
 
 def read_jsonl(path: Path) -> list[dict]:

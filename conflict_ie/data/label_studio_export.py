@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .document import Document, LoadReport, Relation, Span
-from .schema import LABELS_FROM_NAME, LAYERS, TEXT_TO_NAME, is_span_label, relation_problem
+from ..schema import LABELS_FROM_NAME, LAYERS, TEXT_TO_NAME, is_span_label, relation_problem
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""What users call: the Python predictor, article files in, output formats, and the command line."""

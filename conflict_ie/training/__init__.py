@@ -1,0 +1,1 @@
+"""Training: the data a run reads, its state, checkpoints, and the loop."""
