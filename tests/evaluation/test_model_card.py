@@ -10,7 +10,7 @@ import yaml
 
 from conflict_ie.evaluation.model_card import render_model_card, write_model_card
 
-FIXTURE = Path(__file__).parent / "fixtures" / "metrics_example.json"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "metrics_example.json"
 HEADINGS = ("## Model description", "## Intended use", "## Out-of-scope use", "## Training data", "## Evaluation",
             "## Training procedure", "## Limitations", "## How to reproduce")
 

@@ -16,7 +16,7 @@ from conflict_ie.api.outputs import ACLED_COLUMNS
 from conflict_ie.api.predictor import Predictor
 from conflict_ie.records import ArticleResult
 
-from .conftest import REPO_ROOT
+from ..conftest import REPO_ROOT
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import json
 
 from conflict_ie.evaluation.gold import gold_incident_lines
 
-from .conftest import REPO_ROOT
+from ..conftest import REPO_ROOT
 
 GOLD = REPO_ROOT / "annotations" / "gold_incidents_seeds.jsonl"
 

@@ -26,7 +26,7 @@ from conflict_ie.label_studio.sync import (
     result_to_prediction,
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "s3cr3t-" + "x" * 33
 TEXT = "Al Qaeda’s Huras al-Din lost 40 fighters when a rocket attack hit Kafr Jallis on Saturday."
 

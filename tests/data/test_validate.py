@@ -9,8 +9,8 @@ from pathlib import Path
 
 from conflict_ie.data.validate import main, validate_file
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def errors(problems):

@@ -11,7 +11,7 @@ from conflict_ie.data.document import Document, Span
 from conflict_ie.records import Incident, SpanPrediction
 from conflict_ie.evaluation.report import DocumentView, render_markdown, write_report
 
-FIXTURE = Path(__file__).parent / "fixtures" / "metrics_example.json"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "metrics_example.json"
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from conflict_ie.incidents.dates import resolve_date
 from conflict_ie.incidents.places import place_hierarchy_string, place_name, resolve_places
 from conflict_ie.records import Place, SpanPrediction
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
 
 def span(text: str, label: str = "Quantity", start: int = 0) -> SpanPrediction:

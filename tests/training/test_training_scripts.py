@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import REPO_ROOT, TINY_ARTICLE
+from ..conftest import REPO_ROOT, TINY_ARTICLE
 
 
 @pytest.fixture

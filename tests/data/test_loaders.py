@@ -14,11 +14,11 @@ from conflict_ie.data.conll import load_conll
 from conflict_ie.data.document import Document, LoadReport
 from conflict_ie.data.label_studio_export import load_label_studio, parse_task
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 RE3D = FIXTURES / "re3d"
 CONLL = FIXTURES / "conll"
 LABEL_STUDIO = FIXTURES / "label_studio"
-REAL_RE3D = Path(os.environ.get("CONFLICT_IE_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data") / "re3d"
+REAL_RE3D = Path(os.environ.get("CONFLICT_IE_DATA") or Path(__file__).resolve().parents[3] / "shared" / "data") / "re3d"
 
 
 def assert_exact_and_flat(document: Document) -> None:
