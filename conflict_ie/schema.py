@@ -1,8 +1,10 @@
 """The label schema: the single source of truth for every label the project knows.
 
-Three layers (see DESIGN.md): entities (named as in re3d), incident triggers (ACLED-aligned sub-events) and
-directed relations (incident roles trigger -> entity, and entity -> entity relations as in re3d). The Label Studio
-labeling config in ``annotations/labeling_config.xml`` is generated from this module (``render_labeling_config``).
+Three layers: entities (named as in re3d), incident triggers (ACLED-aligned sub-events) and directed relations
+(incident roles trigger -> entity, entity -> entity relations as in re3d, and trigger -> trigger coreference), plus
+the incident record field each role fills. The README ("Model design") says how the model uses them and
+``annotations/GUIDELINES.md`` how to annotate each one. The Label Studio labeling config in
+``annotations/labeling_config.xml`` is generated from this module (``conflict-ie labeling-config``).
 """
 
 from __future__ import annotations
@@ -44,6 +46,23 @@ ROLE_LABELS: tuple[str, ...] = (
     "injured_count",
     "reported_by",
 )
+
+# The incident record field each role fills (records.Incident), in the record's order.
+ROLE_FIELDS: dict[str, str] = {
+    "time": "dates",
+    "place": "places",
+    "attacker": "attackers",
+    "target": "targets",
+    "victim": "victims",
+    "instrument": "instruments",
+    "killed_count": "fatalities",
+    "injured_count": "injuries",
+    "reported_by": "sources",
+}
+INCIDENT_FIELDS: tuple[str, ...] = tuple(ROLE_FIELDS.values())
+# Roles whose values are normalised (a DateValue, Place or Count wrapping the span); the others are plain spans.
+NORMALISED_ROLES: frozenset[str] = frozenset({"time", "place", "killed_count", "injured_count"})
+PARTICIPANT_FIELDS: tuple[str, ...] = tuple(f for role, f in ROLE_FIELDS.items() if role not in NORMALISED_ROLES)
 
 # Entity -> entity relations kept from re3d.
 ENTITY_RELATION_LABELS: tuple[str, ...] = (

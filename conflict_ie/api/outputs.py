@@ -7,6 +7,7 @@ import io
 import json
 
 from ..records import ArticleResult, Incident
+from ..schema import INCIDENT_FIELDS
 
 ACLED_COLUMNS = (
     "source_file", "event_date", "event_type", "sub_event_type", "actor1", "actor2", "location", "admin1",
@@ -70,6 +71,22 @@ def to_jsonl(named_results: list[tuple[str, ArticleResult]]) -> str:
                    for name, result in named_results)
 
 
+# How the table names a field, where it differs from the record's field name.
+TABLE_LABELS = {"dates": "date", "places": "place", "instruments": "weapons", "fatalities": "killed",
+                "injuries": "injured"}
+
+
+def _table_value(incident: Incident, field: str, row: dict) -> str:
+    if field == "dates":
+        return row["event_date"]
+    if field == "places":
+        place = _best_place(incident)
+        return " > ".join(place.hierarchy) if place else ""
+    if field in ("fatalities", "injuries"):
+        return "; ".join(f"{c.span.text} (min {c.minimum})" for c in getattr(incident, field))
+    return _texts(getattr(incident, field))
+
+
 def to_table(named_results: list[tuple[str, ArticleResult]]) -> str:
     """A plain-text summary a person can read: one block per incident."""
     lines = []
@@ -77,20 +94,11 @@ def to_table(named_results: list[tuple[str, ArticleResult]]) -> str:
         lines.append(f"== {name}: {len(result.incidents)} incident(s), {len(result.entities)} entities")
         for number, incident in enumerate(result.incidents, start=1):
             row = acled_row(name, incident)
-            place = _best_place(incident)
             lines.append(f"  [{number}] {incident.type} ({incident.event_type} / {incident.sub_event_type}), "
                          f"confidence {incident.confidence:.2f}")
             lines.append(f"      triggers:   {_texts(incident.triggers)}")
-            fields = [
-                ("date", row["event_date"]),
-                ("place", " > ".join(place.hierarchy) if place else ""),
-                ("attackers", row["actor1"]),
-                ("targets", _texts(incident.targets)),
-                ("victims", _texts(incident.victims)),
-                ("weapons", _texts(incident.instruments)),
-                ("killed", "; ".join(f"{c.span.text} (min {c.minimum})" for c in incident.fatalities)),
-                ("injured", "; ".join(f"{c.span.text} (min {c.minimum})" for c in incident.injuries)),
-                ("sources", row["source"]),
-            ]
-            lines.extend(f"      {label + ':':11} {value}" for label, value in fields if value)
+            for field in INCIDENT_FIELDS:
+                value = _table_value(incident, field, row)
+                if value:
+                    lines.append(f"      {TABLE_LABELS.get(field, field) + ':':11} {value}")
     return "\n".join(lines) + "\n"

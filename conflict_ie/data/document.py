@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from ..schema import LAYERS, span_layer
@@ -41,6 +42,15 @@ class Document:
     source: str = ""
     licence: str = ""
     meta: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def publication_date(self) -> dt.date | None:
+        """``meta["publication_date"]`` as a date; None when absent or not an ISO date."""
+        raw = self.meta.get("publication_date")
+        try:
+            return dt.date.fromisoformat(raw) if raw else None
+        except ValueError:
+            return None
 
     def span_by_id(self) -> dict[str, Span]:
         return {span.id: span for span in self.spans}

@@ -4,29 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..conversion import predictions_to_document
+from ..data.document import Document
 from ..decoding import DecodedText
-from ..data.document import Document, Relation, Span
-from ..schema import LAYERS
 
 
 def to_documents(gold: list[Document], decoded: list[DecodedText]) -> list[Document]:
-    """Predicted Documents aligned with the gold ones (same ids and texts), from decoder output."""
-    documents = []
-    for document, result in zip(gold, decoded):
-        spans, ids = [], {}
-        for number, span in enumerate(result.entities + result.triggers, start=1):
-            span_id = f"p{number}"
-            ids[(span.start, span.end, span.label)] = span_id
-            spans.append(Span(span_id, span.start, span.end, span.text, span.label))
-        relations = [
-            Relation(ids[(r.head.start, r.head.end, r.head.label)], ids[(r.tail.start, r.tail.end, r.tail.label)],
-                     r.label)
-            for r in result.relations
-        ]
-        documents.append(Document(id=document.id, text=document.text, spans=tuple(spans),
-                                  relations=tuple(relations), layers=frozenset(LAYERS), source="prediction",
-                                  meta=dict(document.meta)))
-    return documents
+    """Predicted Documents aligned with the gold ones (same ids, texts and meta), from decoder output."""
+    return [predictions_to_document(document.id, document.text, result.entities, result.triggers, result.relations,
+                                    meta=document.meta)[0]
+            for document, result in zip(gold, decoded)]
 
 
 def score_documents(gold: list[Document], predicted: list[Document]) -> dict:
@@ -46,25 +33,23 @@ def predicted_documents(predictor, documents: list[Document], progress: bool = F
     """Run ``predict()`` over annotated documents: (predicted Documents, ArticleResults, seconds taken)."""
     import time
 
-    from ..incidents.assembly import publication_date_of
-
     started = time.perf_counter()
     results = predictor.predict([d.text for d in documents],
-                                publication_dates=[publication_date_of(d) for d in documents], progress=progress)
+                                publication_dates=[d.publication_date for d in documents], progress=progress)
     seconds = time.perf_counter() - started
     return to_documents(documents, results), results, seconds
 
 
 def evaluate_documents(predictor, documents: list[Document], *, peer: bool = False, progress: bool = False):
     """Every figure for one set of documents: (metrics dict, per-document views for the report)."""
-    from ..incidents.assembly import gold_incidents, publication_date_of
+    from .gold import gold_incidents
     from .metrics import entity_confusion, incident_scores
     from .report import DocumentView
 
     predicted, results, seconds = predicted_documents(predictor, documents, progress)
     metrics = score_documents(documents, predicted)
     with_incidents = [i for i, d in enumerate(documents) if {"triggers", "relations"} <= d.layers]
-    gold = {documents[i].id: list(gold_incidents(documents[i], publication_date_of(documents[i])))
+    gold = {documents[i].id: list(gold_incidents(documents[i]))
             for i in with_incidents}
     pred = {documents[i].id: list(results[i].incidents) for i in with_incidents}
     if with_incidents:

@@ -11,8 +11,17 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from ..incidents.assembly import gold_incidents, publication_date_of
+from ..conversion import document_to_predictions
+from ..data.document import Document
 from ..data.label_studio_export import load_label_studio
+from ..incidents.assembly import assemble
+from ..records import Incident
+
+
+def gold_incidents(document: Document) -> tuple[Incident, ...]:
+    """The incident records a gold-annotated document states: its same_incident chains, no heuristics."""
+    entities, triggers, relations = document_to_predictions(document)
+    return assemble(document.text, entities, triggers, relations, document.publication_date, merge_heuristics=False)
 
 
 def gold_incident_lines(exports: list[Path]) -> str:
@@ -21,7 +30,7 @@ def gold_incident_lines(exports: list[Path]) -> str:
         for document in load_label_studio(export):
             if not {"triggers", "relations"} <= document.layers:
                 continue
-            incidents = gold_incidents(document, publication_date_of(document))
+            incidents = gold_incidents(document)
             lines.append(json.dumps({"doc_id": document.id, "incidents": [asdict(i) for i in incidents]},
                                     ensure_ascii=False, sort_keys=True))
     return "\n".join(lines) + "\n"

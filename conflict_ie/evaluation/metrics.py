@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 
 from seqeval.metrics import classification_report
@@ -25,14 +26,42 @@ from seqeval.scheme import IOB2
 
 from ..data.document import Document
 from ..records import Incident
-from ..schema import ENTITY_LABELS, TRIGGER_LABELS
+from ..schema import ENTITY_LABELS, INCIDENT_FIELDS, TRIGGER_LABELS
 
 SPAN_LAYERS = {"entities": frozenset(ENTITY_LABELS), "triggers": frozenset(TRIGGER_LABELS)}
-INCIDENT_ROLES = ("attackers", "targets", "victims", "places", "dates", "instruments", "fatalities", "injuries",
-                  "sources")
 
 _WORD = re.compile(r"\w+|[^\w\s]")
 _LEADING_ARTICLE = re.compile(r"^(?:the|a|an)\s+")
+
+
+# ---------------------------------------------------------------------------------------------- headline
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The figures a run is judged by, read from a metrics dict; None where the dict lacks that layer."""
+
+    entity_micro_f1: float | None = None
+    entity_macro_f1: float | None = None
+    trigger_f1: float | None = None
+    relation_f1: float | None = None
+    incident_role_f1: float | None = None
+
+
+# Headline field -> (metrics section, average) whose "f1" it reads.
+HEADLINE_PATHS = {"entity_micro_f1": ("entities", "micro"), "entity_macro_f1": ("entities", "macro"),
+                  "trigger_f1": ("triggers", "micro"), "relation_f1": ("relations", "micro"),
+                  "incident_role_f1": ("incidents", "micro")}
+
+
+def headline(metrics: dict) -> Headline:
+    """The headline figures of a metrics dict (``evaluate``'s, ``score_documents``' or a cross-validation fold or
+    mean): each is ``metrics[layer][average]["f1"]``."""
+    values = {}
+    for name, (layer, average) in HEADLINE_PATHS.items():
+        value = ((metrics.get(layer) or {}).get(average) or {}).get("f1")
+        values[name] = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    return Headline(**values)
 
 
 # ---------------------------------------------------------------------------------------------- shared helpers
@@ -198,7 +227,7 @@ def _strip_punctuation(text: str) -> str:
 def incident_fillers(incident: Incident) -> dict[str, frozenset[str]]:
     """Role -> set of normalised filler strings (repeated mentions of one filler collapse to one)."""
     fillers = {}
-    for role in INCIDENT_ROLES:
+    for role in INCIDENT_FIELDS:
         # Places, dates and counts wrap their span; the other roles are spans themselves.
         texts = [value.span.text if hasattr(value, "span") else value.text for value in getattr(incident, role)]
         fillers[role] = frozenset(filter(None, map(normalise_filler, texts)))
@@ -208,7 +237,7 @@ def incident_fillers(incident: Incident) -> dict[str, frozenset[str]]:
 def _pair_score(gold: Incident, gold_fillers: dict, predicted: Incident, predicted_fillers: dict) -> tuple:
     """How well two incidents match, compared as a tuple: shared fillers first, then shared trigger offsets,
     then same type; the final 1 makes aligning a pair better than leaving both unaligned."""
-    shared = sum(len(gold_fillers[r] & predicted_fillers[r]) for r in INCIDENT_ROLES)
+    shared = sum(len(gold_fillers[r] & predicted_fillers[r]) for r in INCIDENT_FIELDS)
     triggers = len({(t.start, t.end) for t in gold.triggers} & {(t.start, t.end) for t in predicted.triggers})
     return (shared, triggers, int(gold.type == predicted.type), 1)
 
@@ -275,7 +304,7 @@ def incident_scores(gold: dict[str, list[Incident]], predicted: dict[str, list[I
     predicted incident count equals the gold count; ``count_mae`` the mean absolute error |predicted - gold|.
     A document id in only one of the dicts counts with no incidents on the other side.
     """
-    counts = {role: [0, 0, 0] for role in INCIDENT_ROLES}  # role -> [correct, predicted, gold]
+    counts = {role: [0, 0, 0] for role in INCIDENT_FIELDS}  # role -> [correct, predicted, gold]
     aligned = same_type = right_count = count_error = 0
     doc_ids = sorted(set(gold) | set(predicted))
     for doc_id in doc_ids:
@@ -287,9 +316,9 @@ def incident_scores(gold: dict[str, list[Incident]], predicted: dict[str, list[I
         for g, p in align_incidents(scores):
             aligned += 1
             same_type += gold_incidents[g].type == predicted_incidents[p].type
-            for role in INCIDENT_ROLES:
+            for role in INCIDENT_FIELDS:
                 counts[role][0] += len(gold_fillers[g][role] & predicted_fillers[p][role])
-        for role in INCIDENT_ROLES:
+        for role in INCIDENT_FIELDS:
             counts[role][1] += sum(len(f[role]) for f in predicted_fillers)
             counts[role][2] += sum(len(f[role]) for f in gold_fillers)
         right_count += len(gold_incidents) == len(predicted_incidents)

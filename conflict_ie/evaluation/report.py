@@ -14,11 +14,11 @@ from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 
 from ..data.document import Document
+from ..schema import PARTICIPANT_FIELDS
 
 SCORE_SECTIONS = (("entities", "Entities"), ("triggers", "Incident triggers"), ("relations", "Relations"))
 PALETTE = ("#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca", "#ddd6fe", "#fbcfe8", "#c7d2fe", "#fed7aa", "#a7f3d0",
            "#e9d5ff", "#fef08a", "#99f6e4", "#fda4af", "#bae6fd", "#d9f99d", "#f5d0fe")
-ROLE_FIELDS = ("attackers", "targets", "victims", "instruments", "sources")
 
 
 @dataclass(frozen=True)
@@ -414,7 +414,7 @@ def incident_list(incidents: list) -> str:
         kind = fields_.get("sub_event_type") or fields_.get("type") or ""
         rows.append([str(fields_.get("type", "")) + (f" / {kind}" if kind and kind != fields_.get("type") else ""),
                      _texts(fields_.get("triggers")), _texts(fields_.get("dates")), _texts(fields_.get("places")),
-                     "; ".join(f"{name}: {_texts(fields_.get(name))}" for name in ROLE_FIELDS if fields_.get(name)),
+                     "; ".join(f"{name}: {_texts(fields_.get(name))}" for name in PARTICIPANT_FIELDS if fields_.get(name)),
                      _texts(fields_.get("fatalities")), _texts(fields_.get("injuries"))])
     return html_table(["Type", "Triggers", "Dates", "Places", "Participants", "Killed", "Injured"], rows)
 

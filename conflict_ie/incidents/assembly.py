@@ -11,24 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from ..data.document import Document
 from .counts import parse_count
 from .dates import resolve_date
 from .places import resolve_places
 from ..records import Incident, RelationPrediction, SpanPrediction
-from ..schema import ACLED_TYPES
+from ..schema import ACLED_TYPES, ROLE_FIELDS
 
-ROLE_FIELDS = {
-    "attacker": "attackers",
-    "target": "targets",
-    "victim": "victims",
-    "instrument": "instruments",
-    "reported_by": "sources",
-    "place": "places",
-    "time": "dates",
-    "killed_count": "fatalities",
-    "injured_count": "injuries",
-}
+# Roles whose shared filler text marks two trigger clusters as mentions of one incident.
 MERGE_ROLES = ("attacker", "place", "victim", "target")
 _ANAPHOR = re.compile(r"(?:\bthe|\bthis|\bthat|\bthese|\bthose)\s+(?:\w+\s+)?$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?\u201d\"])\s+(?=[\"\u201c\u2018'(A-Z0-9])|\n+")
@@ -162,19 +151,3 @@ def _incident(text, triggers, roles, locations, sentence_ranges, publication_dat
         evidence=tuple(evidence),
     )
 
-
-def gold_incidents(document: Document, publication_date: dt.date | None = None) -> tuple[Incident, ...]:
-    """The incident records a gold-annotated document states: its same_incident chains, no heuristics."""
-    spans = {span.id: SpanPrediction(span.start, span.end, span.text, span.label, 1.0) for span in document.spans}
-    entities = tuple(s for s in spans.values() if s.label not in ACLED_TYPES)
-    triggers = tuple(sorted((s for s in spans.values() if s.label in ACLED_TYPES), key=lambda s: s.start))
-    relations = tuple(RelationPrediction(spans[r.head], spans[r.tail], r.label, 1.0) for r in document.relations)
-    return assemble(document.text, entities, triggers, relations, publication_date, merge_heuristics=False)
-
-
-def publication_date_of(document: Document) -> dt.date | None:
-    raw = document.meta.get("publication_date")
-    try:
-        return dt.date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None

@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from ..data.document import Document, Relation, Span
+from ..conversion import predictions_to_document
 from ..api.inputs import read_text_files
 from ..data.label_studio_export import Problem, document_to_task, parse_task
-from ..records import ArticleResult, SpanPrediction
+from ..records import ArticleResult
 from ..schema import (
     ENTITY_LABELS,
     LABELS_FROM_NAME,
@@ -286,41 +286,11 @@ def check_project_config(client, project_id: int) -> None:
 
 
 def result_to_prediction(text: str, result: ArticleResult, model_version: str) -> dict:
-    """A Label Studio prediction for one article: span results with generated ids (``e1``.. for entities, ``t1``..
-    for triggers) and a per-span ``score``, relation results pointing at those ids, overall ``score`` = mean span
-    score (left out when there are no spans)."""
-    spans: list[Span] = []
-    scores: dict[str, float] = {}
-    ids: dict[tuple[int, int, str], str] = {}
-    counts = {"e": 0, "t": 0}
-
-    def add(prediction: SpanPrediction, prefix: str) -> str:
-        key = (prediction.start, prediction.end, prediction.label)
-        if key in ids:
-            return ids[key]
-        if text[prediction.start:prediction.end] != prediction.text:
-            raise ValueError(f"predicted span {prediction.label} {prediction.text!r} at {prediction.start}.."
-                             f"{prediction.end} does not match the text there "
-                             f"({text[prediction.start:prediction.end]!r})")
-        counts[prefix] += 1
-        span_id = f"{prefix}{counts[prefix]}"
-        ids[key] = span_id
-        spans.append(Span(span_id, prediction.start, prediction.end, prediction.text, prediction.label))
-        scores[span_id] = float(prediction.score)
-        return span_id
-
-    for entity in result.entities:
-        add(entity, "e")
-    for trigger in result.triggers:
-        add(trigger, "t")
-    relations = []
-    for relation in result.relations:
-        head = add(relation.head, "t" if relation.head.label in TRIGGER_LABELS else "e")
-        tail = add(relation.tail, "t" if relation.tail.label in TRIGGER_LABELS else "e")
-        if (head, tail, relation.label) not in {(r.head, r.tail, r.label) for r in relations}:
-            relations.append(Relation(head, tail, relation.label))
-
-    document = Document(id="prediction", text=text, spans=tuple(spans), relations=tuple(relations))
+    """A Label Studio prediction for one article: span results with the ids ``conversion`` mints (``e1``.. for
+    entities, ``t1``.. for triggers) and a per-span ``score``, relation results pointing at those ids, overall
+    ``score`` = mean span score (left out when there are no spans)."""
+    document, scores = predictions_to_document("prediction", text, result.entities, result.triggers,
+                                               result.relations)
     score = statistics.fmean(scores.values()) if scores else None
     task = document_to_task(document, 0, as_prediction=True, model_version=model_version, score=score,
                             span_scores=scores)
