@@ -1,8 +1,11 @@
-"""Documents -> sub-token sequences, tags aligned from character spans, and overlapping windows.
+"""Documents -> sub-token sequences, tags aligned from character spans, overlapping windows, padded batches and
+relation candidates.
 
 A document is tokenized once, without special tokens; windows are slices of that token sequence with the
 encoder's special tokens added around them, so consecutive windows share ``stride`` tokens and no token past the
-encoder's length limit is lost. Token offsets stay character offsets into the original text.
+encoder's length limit is lost. Token offsets stay character offsets into the original text. Encoding owns the
+window arithmetic (``window_bounds``, ``window_count``) and the candidate span pairs (``candidate_pairs``); each
+batch of pairs carries the (head, tail) span of every row, so nothing downstream re-derives their order.
 """
 
 from __future__ import annotations
@@ -150,22 +153,56 @@ def _tags(encoded: EncodedDocument, labels: tuple[str, ...], tag_names: tuple[st
     return tags
 
 
-def make_windows(lengths: list[int], max_length: int, stride: int) -> list[Window]:
-    """Overlapping windows over each document; every token lies in at least one window."""
+def window_bounds(length: int, max_length: int, stride: int) -> list[tuple[int, int]]:
+    """(token_start, token_end) of each window over a document of ``length`` tokens: consecutive windows share
+    ``stride`` tokens, every token lies in at least one window, and an empty document has one empty window."""
     content = max_length - 2  # room for the encoder's two special tokens
     if content <= stride:
         raise ValueError(f"max_length {max_length} leaves no room beyond stride {stride}")
     step = content - stride
-    windows = []
-    for doc_index, length in enumerate(lengths):
-        start = 0
-        while True:
-            end = min(start + content, length)
-            windows.append(Window(doc_index, start, end))
-            if end >= length:
-                break
-            start += step
-    return windows
+    bounds, start = [], 0
+    while True:
+        end = min(start + content, length)
+        bounds.append((start, end))
+        if end >= length:
+            return bounds
+        start += step
+
+
+def window_count(length: int, max_length: int, stride: int) -> int:
+    """How many windows ``make_windows`` cuts a document of ``length`` tokens into."""
+    return len(window_bounds(length, max_length, stride))
+
+
+def make_windows(lengths: list[int], max_length: int, stride: int) -> list[Window]:
+    """Overlapping windows over each document; every token lies in at least one window."""
+    return [Window(doc_index, start, end) for doc_index, length in enumerate(lengths)
+            for start, end in window_bounds(length, max_length, stride)]
+
+
+@dataclass
+class PairBatch:
+    """Relation candidates of a batch: one row per (head, tail) span pair, positions inside the padded batch.
+
+    ``spans`` holds the pair each row scores, in document token units, so whoever reads the model's relation
+    probabilities knows which pair every row belongs to without re-deriving the order."""
+
+    batch_index: torch.Tensor  # the batch row (window) each pair lies in
+    head_bounds: torch.Tensor  # [pairs, 2] first and last token position (batch coordinates: [CLS] is 0)
+    tail_bounds: torch.Tensor
+    head_labels: torch.Tensor  # span label ids (index into SPAN_LABELS)
+    tail_labels: torch.Tensor
+    distance: torch.Tensor  # tokens between the two spans' starts
+    targets: torch.Tensor  # relation class ids; IGNORE_INDEX at inference
+    spans: list[tuple[TokenSpan, TokenSpan]]
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    def to(self, device) -> "PairBatch":
+        moved = {name: value.to(device) if isinstance(value, torch.Tensor) else value
+                 for name, value in self.__dict__.items()}
+        return PairBatch(**moved)
 
 
 @dataclass
@@ -175,18 +212,11 @@ class Batch:
     shapes: torch.Tensor
     entity_tags: torch.Tensor
     trigger_tags: torch.Tensor
-    # Relation candidates: one row per span pair, positions inside the padded batch.
-    pair_batch_index: torch.Tensor
-    head_bounds: torch.Tensor  # [pairs, 2] first and last token position (in window coordinates)
-    tail_bounds: torch.Tensor
-    head_labels: torch.Tensor  # span label ids (index into SPAN_LABELS)
-    tail_labels: torch.Tensor
-    pair_distance: torch.Tensor
-    relation_targets: torch.Tensor  # class ids, IGNORE_INDEX at inference
+    pairs: PairBatch  # gold relation candidates (training); empty for documents without the relations layer
     windows: list[Window]
 
     def to(self, device) -> "Batch":
-        moved = {name: value.to(device) if isinstance(value, torch.Tensor) else value
+        moved = {name: value.to(device) if isinstance(value, (torch.Tensor, PairBatch)) else value
                  for name, value in self.__dict__.items()}
         return Batch(**moved)
 
@@ -201,15 +231,44 @@ def spans_in_window(spans: list[TokenSpan], window: Window) -> list[TokenSpan]:
     return [s for s in spans if s.token_start >= window.token_start and s.token_end <= window.token_end]
 
 
-def collate(documents: list[EncodedDocument], windows: list[Window], tokenizer, *,
-            candidate_spans: list[list[TokenSpan]] | None = None, max_distance: int = 200,
+def candidate_pairs(spans: list[TokenSpan], allowed_pairs: set[tuple[str, str]] | None,
+                    max_distance: int) -> list[tuple[TokenSpan, TokenSpan]]:
+    """Every ordered (head, tail) pair of distinct spans whose labels the schema lets relate (``allowed_pairs``;
+    None: any) and whose starts lie at most ``max_distance`` tokens apart; head-major order."""
+    return [(head, tail) for head in spans for tail in spans
+            if head is not tail and (allowed_pairs is None or (head.label, tail.label) in allowed_pairs)
+            and abs(head.token_start - tail.token_start) <= max_distance]
+
+
+def _pair_row(row: int, window: Window, head: TokenSpan, tail: TokenSpan, target: int) -> tuple:
+    offset = 1 - window.token_start  # window token -> batch position ([CLS] first)
+    return (row, head.token_start + offset, head.token_end - 1 + offset, tail.token_start + offset,
+            tail.token_end - 1 + offset, SPAN_LABELS.index(head.label), SPAN_LABELS.index(tail.label),
+            abs(head.token_start - tail.token_start), target)
+
+
+def _pair_batch(rows: list[tuple], spans: list[tuple[TokenSpan, TokenSpan]]) -> PairBatch:
+    table = torch.tensor(rows, dtype=torch.long) if rows else torch.zeros((0, 9), dtype=torch.long)
+    return PairBatch(batch_index=table[:, 0], head_bounds=table[:, 1:3], tail_bounds=table[:, 3:5],
+                     head_labels=table[:, 5], tail_labels=table[:, 6], distance=table[:, 7], targets=table[:, 8],
+                     spans=list(spans))
+
+
+def relation_candidates(window: Window, spans: list[TokenSpan], *, allowed_pairs: set[tuple[str, str]] | None,
+                        max_distance: int, row: int = 0) -> PairBatch:
+    """Inference: every candidate pair of ``spans`` (all inside ``window``) as batch row ``row``, to score."""
+    pairs = candidate_pairs(spans, allowed_pairs, max_distance)
+    return _pair_batch([_pair_row(row, window, head, tail, IGNORE_INDEX) for head, tail in pairs], pairs)
+
+
+def collate(documents: list[EncodedDocument], windows: list[Window], tokenizer, *, max_distance: int = 200,
             allowed_pairs: set[tuple[str, str]] | None = None, rng: random.Random | None = None,
             negatives_per_positive: int = 0, min_negatives: int = 32) -> Batch:
-    """Pad windows into a batch. Relation candidates are the gold spans (training) or ``candidate_spans``
-    (inference, one list per document) that lie wholly inside a window. With ``rng`` and a positive
-    ``negatives_per_positive`` (training), each window keeps all its gold relations and a random sample of its
-    unrelated pairs (at least ``min_negatives``). Sampling makes relations look more common than they are at
-    inference, where every pair is scored, so it trades precision for recall."""
+    """Pad windows into a batch. Relation candidates are the gold spans that lie wholly inside a window, for the
+    documents that annotate relations. With ``rng`` and a positive ``negatives_per_positive`` (training), each
+    window keeps all its gold relations and a random sample of its unrelated pairs (at least ``min_negatives``).
+    Sampling makes relations look more common than they are at inference, where every pair is scored, so it
+    trades precision for recall."""
     cls_id, sep_id, pad_id = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
     width = max(w.token_end - w.token_start for w in windows) + 2
     rows = len(windows)
@@ -218,7 +277,8 @@ def collate(documents: list[EncodedDocument], windows: list[Window], tokenizer, 
     shapes = torch.zeros((rows, width), dtype=torch.long)
     entity_tags = torch.full((rows, width), IGNORE_INDEX, dtype=torch.long)
     trigger_tags = torch.full((rows, width), IGNORE_INDEX, dtype=torch.long)
-    pairs: list[tuple] = []
+    pair_rows: list[tuple] = []
+    pair_spans: list[tuple[TokenSpan, TokenSpan]] = []
     for row, window in enumerate(windows):
         doc = documents[window.doc_index]
         ids = doc.token_ids[window.token_start:window.token_end]
@@ -228,41 +288,20 @@ def collate(documents: list[EncodedDocument], windows: list[Window], tokenizer, 
         shapes[row, 1 : n + 1] = torch.tensor(doc.shapes[window.token_start:window.token_end], dtype=torch.long)
         entity_tags[row, 1 : n + 1] = torch.tensor(window_tags(doc.entity_tags, window), dtype=torch.long)
         trigger_tags[row, 1 : n + 1] = torch.tensor(window_tags(doc.trigger_tags, window), dtype=torch.long)
-        if candidate_spans is not None:
-            spans = spans_in_window(candidate_spans[window.doc_index], window)
-            gold = None
-        elif doc.relations is not None:
-            spans = spans_in_window(doc.spans, window)
-            gold = doc.relations
-        else:
+        if doc.relations is None:
             continue
-        window_pairs = []
-        for head in spans:
-            for tail in spans:
-                if head is tail or (allowed_pairs is not None and (head.label, tail.label) not in allowed_pairs):
-                    continue
-                distance = abs(head.token_start - tail.token_start)
-                if distance > max_distance:
-                    continue
-                target = IGNORE_INDEX if gold is None else RELATION_CLASSES.index(
-                    gold.get((head.span_id, tail.span_id), NO_RELATION))
-                offset = 1 - window.token_start  # window token -> batch position ([CLS] first)
-                window_pairs.append((row, head.token_start + offset, head.token_end - 1 + offset,
-                              tail.token_start + offset, tail.token_end - 1 + offset,
-                              SPAN_LABELS.index(head.label), SPAN_LABELS.index(tail.label), distance, target))
-        if rng is not None and gold is not None and negatives_per_positive > 0:
-            positives = [p for p in window_pairs if p[-1] != 0]
-            negatives = [p for p in window_pairs if p[-1] == 0]
+        pairs = candidate_pairs(spans_in_window(doc.spans, window), allowed_pairs, max_distance)
+        labelled = [(_pair_row(row, window, head, tail, RELATION_CLASSES.index(
+                        doc.relations.get((head.span_id, tail.span_id), NO_RELATION))), (head, tail))
+                    for head, tail in pairs]
+        if rng is not None and negatives_per_positive > 0:
+            positives = [item for item in labelled if item[0][-1] != 0]
+            negatives = [item for item in labelled if item[0][-1] == 0]
             keep = max(min_negatives, negatives_per_positive * len(positives))
             if len(negatives) > keep:
                 negatives = rng.sample(negatives, keep)
-            window_pairs = positives + negatives
-        pairs.extend(window_pairs)
-    pair_tensor = torch.tensor(pairs, dtype=torch.long) if pairs else torch.zeros((0, 9), dtype=torch.long)
-    return Batch(
-        input_ids=input_ids, attention_mask=attention, shapes=shapes,
-        entity_tags=entity_tags, trigger_tags=trigger_tags,
-        pair_batch_index=pair_tensor[:, 0], head_bounds=pair_tensor[:, 1:3], tail_bounds=pair_tensor[:, 3:5],
-        head_labels=pair_tensor[:, 5], tail_labels=pair_tensor[:, 6], pair_distance=pair_tensor[:, 7],
-        relation_targets=pair_tensor[:, 8], windows=list(windows),
-    )
+            labelled = positives + negatives
+        pair_rows += [item[0] for item in labelled]
+        pair_spans += [item[1] for item in labelled]
+    return Batch(input_ids=input_ids, attention_mask=attention, shapes=shapes, entity_tags=entity_tags,
+                 trigger_tags=trigger_tags, pairs=_pair_batch(pair_rows, pair_spans), windows=list(windows))

@@ -16,6 +16,7 @@ Loading builds the encoder from its config and reads safetensors: no pickled cod
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -24,13 +25,39 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer
 
 from .config import ModelConfig, resolve_encoder
-from .encoding import (ENTITY_TAGS, IGNORE_INDEX, RELATION_CLASSES, SHAPE_COUNT, SPAN_LABELS, TRIGGER_TAGS, Batch,
-                       NO_RELATION)
+from .encoding import (ENTITY_TAGS, IGNORE_INDEX, NO_RELATION, RELATION_CLASSES, SHAPE_COUNT, SPAN_LABELS,
+                       TRIGGER_TAGS, Batch, PairBatch)
 from .schema import relation_problem
 
 METADATA_FILE = "conflict_ie.json"
 WEIGHTS_FILE = "model.safetensors"
 DISTANCE_BUCKETS = (0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+
+
+@dataclass
+class Logits:
+    """Training outputs: tag logits per batch position, relation logits per candidate pair (None without pairs)."""
+
+    entity: torch.Tensor  # [windows, positions, len(ENTITY_TAGS)]
+    trigger: torch.Tensor  # [windows, positions, len(TRIGGER_TAGS)]
+    relation: torch.Tensor | None  # [pairs, len(RELATION_CLASSES)]
+
+
+@dataclass
+class TagProbabilities:
+    """Inference outputs of the tag pass, in float32. ``features`` are the per-position states the relation pass
+    scores pairs from, so relations need no second encoder pass."""
+
+    features: torch.Tensor  # [windows, positions, features]
+    entity: torch.Tensor  # [windows, positions, len(ENTITY_TAGS)]
+    trigger: torch.Tensor  # [windows, positions, len(TRIGGER_TAGS)]
+
+
+def resolve_device(name: str) -> torch.device:
+    """A torch device from a config or API value: "auto" is CUDA where available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
 
 
 def allowed_relation_matrix() -> torch.Tensor:
@@ -78,39 +105,44 @@ class ExtractionModel(nn.Module):
         states = self.encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
         return self.dropout(torch.cat([states, self.shape_embedding(batch.shapes)], dim=-1))
 
-    def relation_logits(self, features: torch.Tensor, batch: Batch) -> torch.Tensor:
-        rows = batch.pair_batch_index
+    def relation_logits(self, features: torch.Tensor, pairs: PairBatch) -> torch.Tensor:
+        rows = pairs.batch_index
 
         def span_vector(bounds, labels):
             return torch.cat([features[rows, bounds[:, 0]], features[rows, bounds[:, 1]],
                               self.label_embedding(labels)], dim=-1)
 
-        distance = self.distance_embedding(torch.bucketize(batch.pair_distance.contiguous(), self.distance_edges))
-        pair = torch.cat([span_vector(batch.head_bounds, batch.head_labels),
-                          span_vector(batch.tail_bounds, batch.tail_labels), distance], dim=-1)
+        distance = self.distance_embedding(torch.bucketize(pairs.distance.contiguous(), self.distance_edges))
+        pair = torch.cat([span_vector(pairs.head_bounds, pairs.head_labels),
+                          span_vector(pairs.tail_bounds, pairs.tail_labels), distance], dim=-1)
         logits = self.relation_head(pair)
-        allowed = self.allowed_relations[batch.head_labels, batch.tail_labels]
+        allowed = self.allowed_relations[pairs.head_labels, pairs.tail_labels]
         return logits.masked_fill(~allowed, torch.finfo(logits.dtype).min)
 
-    def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
+    def forward(self, batch: Batch) -> Logits:
         features = self.features(batch)
-        outputs = {
-            "entity_logits": self.entity_head(features),
-            "trigger_logits": self.trigger_head(features),
-        }
-        if len(batch.pair_batch_index):
-            outputs["relation_logits"] = self.relation_logits(features, batch)
-        return outputs
+        return Logits(entity=self.entity_head(features), trigger=self.trigger_head(features),
+                      relation=self.relation_logits(features, batch.pairs) if len(batch.pairs) else None)
+
+    def tag_probabilities(self, batch: Batch) -> TagProbabilities:
+        """Inference, first pass: entity and trigger tag probabilities of every position, and the features."""
+        features = self.features(batch)
+        return TagProbabilities(features=features, entity=self.entity_head(features).softmax(-1).float(),
+                                trigger=self.trigger_head(features).softmax(-1).float())
+
+    def relation_probabilities(self, features: torch.Tensor, pairs: PairBatch) -> torch.Tensor:
+        """Inference, second pass: [pairs, len(RELATION_CLASSES)] probabilities from the tag pass's features."""
+        return self.relation_logits(features, pairs).softmax(-1).float()
 
     def losses(self, batch: Batch, weights: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> dict[str, torch.Tensor]:
         """Per-layer losses. Positions and pairs a document does not annotate carry IGNORE_INDEX, so a layer
         missing from every document of the batch contributes exactly zero (and no gradient)."""
-        outputs = self(batch)
+        logits = self(batch)
         losses = {
-            "entity": _masked_cross_entropy(outputs["entity_logits"], batch.entity_tags),
-            "trigger": _masked_cross_entropy(outputs["trigger_logits"], batch.trigger_tags),
-            "relation": (_masked_cross_entropy(outputs["relation_logits"], batch.relation_targets)
-                         if "relation_logits" in outputs else outputs["entity_logits"].sum() * 0.0),
+            "entity": _masked_cross_entropy(logits.entity, batch.entity_tags),
+            "trigger": _masked_cross_entropy(logits.trigger, batch.trigger_tags),
+            "relation": (_masked_cross_entropy(logits.relation, batch.pairs.targets)
+                         if logits.relation is not None else logits.entity.sum() * 0.0),
         }
         losses["total"] = (weights[0] * losses["entity"] + weights[1] * losses["trigger"]
                            + weights[2] * losses["relation"])

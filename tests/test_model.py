@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from conflict_ie.config import ConfigError, ModelConfig, load_config
-from conflict_ie.decoding import Decoder, decode_tags, merge_windows
+from conflict_ie.decoding import decode_tags, merge_windows
+from conflict_ie.inference import InferenceRunner
 from conflict_ie.data.document import Document, Span
 from conflict_ie.encoding import (ENTITY_TAGS, IGNORE_INDEX, collate, encode_documents, make_windows,
                                   tokenize_texts)
@@ -56,7 +57,7 @@ def test_missing_layer_contributes_no_loss_and_no_gradient(tiny_encoder):
     assert encoded[0].trigger_tags is None and encoded[0].relations is None
     batch = collate(encoded, make_windows([len(encoded[0])], 32, 8), tokenizer, allowed_pairs=allowed_label_pairs())
     assert (batch.trigger_tags == IGNORE_INDEX).all()
-    assert len(batch.pair_batch_index) == 0
+    assert len(batch.pairs) == 0
     losses = model.losses(batch)
     assert losses["trigger"].item() == 0.0
     assert losses["relation"].item() == 0.0
@@ -116,16 +117,16 @@ def test_window_merge_keeps_every_span_of_a_long_document(tiny_encoder):
 
 def test_decoder_offsets_are_exact_on_any_input(tiny_encoder):
     model, tokenizer = tiny_model(tiny_encoder)
-    decoder = Decoder(model, tokenizer, batch_size=4)
+    decoder = InferenceRunner(model, tokenizer, batch_size=4)
     texts = ["", "   \n ", "Raid in Kafr Jallis\r\nkilled 40 — “at least” 40 ٤٠ 🚀 &amp; Huras al-Dīn.",
              "word " * 4000]
-    results = decoder.decode(texts)
+    results = decoder.run(texts)
     assert len(results) == 4
     assert results[0].entities == () and results[1].entities == ()
     for text, result in zip(texts, results):
         for span in result.entities + result.triggers:
             assert text[span.start:span.end] == span.text
-    assert decoder.decode([]) == []
+    assert decoder.run([]) == []
 
 
 def _training_setup(tmp_path, tiny_encoder, extra=()):

@@ -15,12 +15,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
-
 from ..config import REPO_ROOT
-from ..decoding import Decoder
+from ..inference import InferenceRunner
 from ..incidents.assembly import assemble
-from ..model import load_model
+from ..model import load_model, resolve_device
 from ..records import ArticleResult
 
 DEFAULT_MODEL_DIR = REPO_ROOT / "runs" / "default" / "model"
@@ -36,7 +34,7 @@ class Predictor:
         self.model = model
         self.tokenizer = tokenizer
         self.metadata = metadata
-        self.decoder = Decoder(model, tokenizer, batch_size=batch_size)
+        self.runner = InferenceRunner(model, tokenizer, batch_size=batch_size)
 
     @classmethod
     def load(cls, path: str | Path | None = None, device: str = "auto", batch_size: int = 16) -> "Predictor":
@@ -44,9 +42,7 @@ class Predictor:
         folder = Path(path) if path is not None else default_model_dir()
         if not folder.is_dir():
             raise FileNotFoundError(f"no trained model at {folder}. Train the default model first: {TRAIN_COMMAND}")
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        model, tokenizer, metadata = load_model(folder, device)
+        model, tokenizer, metadata = load_model(folder, resolve_device(device))
         return cls(model, tokenizer, metadata, batch_size)
 
     @property
@@ -60,7 +56,7 @@ class Predictor:
         let relative dates ("on Saturday") resolve to ISO values."""
         texts = _check_texts(texts)
         dates = _check_dates(publication_dates, len(texts))
-        decoded = self.decoder.decode(list(texts), progress=progress)
+        decoded = self.runner.run(list(texts), progress=progress)
         results = []
         for text, result, date in zip(texts, decoded, dates):
             incidents = assemble(text, result.entities, result.triggers, result.relations, date)

@@ -25,7 +25,7 @@ import torch
 
 from ..config import Config, portable_path, resolve_path
 from ..data.corpora import Corpus, load_corpus, load_splits, sha256_of, split_documents
-from ..decoding import Decoder
+from ..inference import InferenceRunner
 from ..data.document import Document
 from ..encoding import EncodedDocument, Window, collate, encode_documents, make_windows
 from ..evaluation.evaluate import score_documents, to_documents
@@ -162,7 +162,7 @@ class Trainer:
             "device": str(self.device),
             "command": " ".join(sys.argv),
         }
-        decoder = Decoder(model, tokenizer, batch_size=max(train_cfg.batch_size, 8))
+        decoder = InferenceRunner(model, tokenizer, batch_size=max(train_cfg.batch_size, 8))
         allowed_pairs = allowed_label_pairs()
         weights_triplet = (train_cfg.entity_loss_weight, train_cfg.trigger_loss_weight,
                            train_cfg.relation_loss_weight)
@@ -287,7 +287,7 @@ class Trainer:
         point = {"step": state["step"], "epoch": state["epoch"], "train_loss": train_loss,
                  "elapsed_s": round(elapsed, 1)}
         if dev_docs:
-            predicted = to_documents(dev_docs, decoder.decode([d.text for d in dev_docs]))
+            predicted = to_documents(dev_docs, decoder.run([d.text for d in dev_docs]))
             scores = score_documents(dev_docs, predicted)
             point.update({"dev_entity_f1": scores["entities"]["micro"]["f1"],
                           "dev_trigger_f1": scores["triggers"]["micro"]["f1"],
