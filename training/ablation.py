@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from conflict_ie.config import load_config, resolve_path  # noqa: E402
 from conflict_ie.data.corpora import load_corpus, load_splits, split_documents  # noqa: E402
 from conflict_ie.evaluation.evaluate import evaluate_documents  # noqa: E402
-from conflict_ie.evaluation.metrics import span_scores  # noqa: E402
+from conflict_ie.evaluation.metrics import headline, span_scores  # noqa: E402
 from conflict_ie.api.predictor import Predictor  # noqa: E402
 from conflict_ie.evaluation.report import markdown_table  # noqa: E402
 from conflict_ie.training.trainer import train  # noqa: E402
@@ -40,19 +40,20 @@ def score(model_dir: Path, dev: list[tuple[str, object]]) -> dict:
     """Headline dev figures of one model, overall and entity micro F1 per corpus."""
     predictor = Predictor.load(model_dir)
     metrics, views = evaluate_documents(predictor, [doc for _, doc in dev])
+    figures = headline(metrics)
     row = {
-        "entity_micro_f1": metrics["entities"]["micro"]["f1"],
-        "entity_macro_f1": metrics["entities"]["macro"]["f1"],
-        "trigger_micro_f1": metrics["triggers"]["micro"]["f1"],
-        "relation_micro_f1": metrics["relations"]["micro"]["f1"],
-        "incident_role_micro_f1": metrics.get("incidents", {}).get("micro", {}).get("f1"),
+        "entity_micro_f1": figures.entity_micro_f1,
+        "entity_macro_f1": figures.entity_macro_f1,
+        "trigger_micro_f1": figures.trigger_f1,
+        "relation_micro_f1": figures.relation_f1,
+        "incident_role_micro_f1": figures.incident_role_f1,
         "entity_micro_f1_by_corpus": {},
         "training": {k: predictor.metadata.get("training", {}).get(k) for k in TRAINING_KEYS},
     }
     for name in sorted({name for name, _ in dev}):  # the same predictions, scored per corpus
         subset = [view for (corpus, _), view in zip(dev, views) if corpus == name]
         scores = span_scores([v.gold for v in subset], [v.predicted for v in subset], "entities")
-        row["entity_micro_f1_by_corpus"][name] = scores["micro"]["f1"]
+        row["entity_micro_f1_by_corpus"][name] = headline({"entities": scores}).entity_micro_f1
     return row
 
 

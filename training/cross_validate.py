@@ -23,12 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from conflict_ie.config import load_config, resolve_path  # noqa: E402
 from conflict_ie.data.corpora import load_corpus  # noqa: E402
 from conflict_ie.evaluation.evaluate import evaluate_documents  # noqa: E402
+from conflict_ie.evaluation.metrics import CROSS_VALIDATION_FIGURES, HEADLINE_PATHS, headline  # noqa: E402
 from conflict_ie.api.predictor import Predictor  # noqa: E402
 from conflict_ie.training.trainer import train  # noqa: E402
 
 FOLD_DEFAULTS = ["train.max_minutes=6"]
-HEADLINE = {"entities": ("micro", "f1"), "triggers": ("micro", "f1"), "relations": ("micro", "f1"),
-            "incidents": ("micro", "f1")}
+# the metrics sections a fold keeps: those its headline figures are read from
+FOLD_LAYERS = tuple(HEADLINE_PATHS[name][0] for name in CROSS_VALIDATION_FIGURES)
 
 
 def main(argv: list[str]) -> int:
@@ -64,12 +65,13 @@ def main(argv: list[str]) -> int:
         if held_out.id in trained_on["train"] + trained_on["dev"]:
             raise RuntimeError(f"{held_out.id} was read by the training of its own fold ({model_dir})")
         metrics, _ = evaluate_documents(predictor, [held_out])
-        folds.append({"held_out": held_out.id, **{k: metrics[k] for k in HEADLINE if k in metrics}})
-    mean = {}
-    for layer, (average, figure) in HEADLINE.items():
-        values = [fold[layer][average][figure] for fold in folds if layer in fold]
+        folds.append({"held_out": held_out.id, **{k: metrics[k] for k in FOLD_LAYERS if k in metrics}})
+    mean = {}  # in the shape of a metrics dict ({layer: {average: {"f1": ...}}}), so headline() reads it too
+    for name in CROSS_VALIDATION_FIGURES:
+        values = [value for value in (getattr(headline(fold), name) for fold in folds) if value is not None]
         if values:
-            mean[layer] = {average: {figure: round(sum(values) / len(values), 4)}}
+            layer, average = HEADLINE_PATHS[name]
+            mean[layer] = {average: {"f1": round(sum(values) / len(values), 4)}}
     summary = {"folds": folds, "mean": mean, "fold_overrides": FOLD_DEFAULTS + overrides,
                "command": "python training/cross_validate.py " + " ".join(argv)}
     (out_root / "cross_validation.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")

@@ -1,2 +1,3 @@
-"""Scoring and reporting: metrics (seqeval strict IOB2, relations, incident roles), the evaluate command,
-reports, model cards, the spaCy peer and the gold incident files."""
+"""Scoring and reporting: metrics (seqeval strict IOB2, relations, incident roles, headline figures), the
+evaluate command, reports (tables and Markdown in ``report``, HTML in ``report_html``), model cards, the spaCy peer
+and the gold incident files."""

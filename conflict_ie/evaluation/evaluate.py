@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..conversion import predictions_to_document
 from ..data.document import Document
 from ..decoding import DecodedText
+from ..records import Incident
+
+
+@dataclass(frozen=True)
+class EvaluatedDocument:
+    """One evaluated document: gold and predicted annotations, and the incidents assembled from each."""
+
+    gold: Document
+    predicted: Document
+    gold_incidents: list[Incident]
+    predicted_incidents: list[Incident]
 
 
 def to_documents(gold: list[Document], decoded: list[DecodedText]) -> list[Document]:
@@ -41,10 +53,9 @@ def predicted_documents(predictor, documents: list[Document], progress: bool = F
 
 
 def evaluate_documents(predictor, documents: list[Document], *, peer: bool = False, progress: bool = False):
-    """Every figure for one set of documents: (metrics dict, per-document views for the report)."""
+    """Every figure for one set of documents: (metrics dict, an EvaluatedDocument per document for the report)."""
     from .gold import gold_incidents
     from .metrics import entity_confusion, incident_scores
-    from .report import DocumentView
 
     predicted, results, seconds = predicted_documents(predictor, documents, progress)
     metrics = score_documents(documents, predicted)
@@ -61,7 +72,8 @@ def evaluate_documents(predictor, documents: list[Document], *, peer: bool = Fal
         from .peer import compare
 
         metrics["peer"] = compare(documents, predicted, seconds)
-    views = [DocumentView(documents[i], predicted[i], gold.get(documents[i].id, []), list(results[i].incidents))
+    views = [EvaluatedDocument(documents[i], predicted[i], gold.get(documents[i].id, []),
+                               list(results[i].incidents))
              for i in range(len(documents))]
     return metrics, views
 

@@ -52,6 +52,8 @@ class Headline:
 HEADLINE_PATHS = {"entity_micro_f1": ("entities", "micro"), "entity_macro_f1": ("entities", "macro"),
                   "trigger_f1": ("triggers", "micro"), "relation_f1": ("relations", "micro"),
                   "incident_role_f1": ("incidents", "micro")}
+# The Headline fields a cross-validation fold and its mean record: the micro F1 of each layer, in layer order.
+CROSS_VALIDATION_FIGURES = ("entity_micro_f1", "trigger_f1", "relation_f1", "incident_role_f1")
 
 
 def headline(metrics: dict) -> Headline:

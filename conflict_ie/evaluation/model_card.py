@@ -5,7 +5,6 @@ Nothing about numbers is hand-written: every figure comes from the metrics dict,
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -13,28 +12,20 @@ from string import Template
 import yaml
 
 from ..config import DEFAULT_ENCODER, base_model_of
+from .metrics import headline
 from .report import (cross_validation_table, fmt, hash_rows, incident_tables, markdown_table, peer_table, ratio,
                      score_table, training_rows)
 
 TAGS = ["token-classification", "named-entity-recognition", "relation-extraction", "event-extraction",
         "armed-conflict", "news"]
-# (metrics path, metric type, display name) for the model-index, in order; only those present are listed.
+# (Headline field, metric type, display name) for the model-index, in order; only those present are listed.
 INDEX_METRICS = (
-    (("entities", "micro", "f1"), "f1", "Entity micro F1"),
-    (("entities", "macro", "f1"), "f1", "Entity macro F1"),
-    (("triggers", "micro", "f1"), "f1", "Trigger micro F1"),
-    (("relations", "micro", "f1"), "f1", "Relation micro F1"),
-    (("incidents", "micro", "f1"), "f1", "Incident role micro F1"),
+    ("entity_micro_f1", "f1", "Entity micro F1"),
+    ("entity_macro_f1", "f1", "Entity macro F1"),
+    ("trigger_f1", "f1", "Trigger micro F1"),
+    ("relation_f1", "f1", "Relation micro F1"),
+    ("incident_role_f1", "f1", "Incident role micro F1"),
 )
-
-
-def _get(metrics: dict, path: tuple[str, ...]):
-    value = metrics
-    for key in path:
-        if not isinstance(value, dict) or key not in value:
-            return None
-        value = value[key]
-    return value
 
 
 def absent(what: str) -> str:
@@ -44,10 +35,11 @@ def absent(what: str) -> str:
 def front_matter(metrics: dict) -> dict:
     model = metrics.get("model") or {}
     split = (metrics.get("data") or {}).get("split", "unrecorded split")
+    figures = headline(metrics)
     results_metrics = []
-    for path, kind, name in INDEX_METRICS:
-        value = _get(metrics, path)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+    for field, kind, name in INDEX_METRICS:
+        value = getattr(figures, field)
+        if value is not None:
             results_metrics.append({"type": kind, "value": value, "name": name})
     result = {"task": {"type": "token-classification", "name": "Token Classification"},
               "dataset": {"name": str(split), "type": "conflict-ie"},
@@ -83,8 +75,9 @@ def _peer(metrics: dict) -> str:
     peer = metrics.get("peer")
     if not peer:
         return absent("A peer comparison")
-    ours = _get(peer, ("ours_on_shared_types", "micro", "f1"))
-    theirs = _get(peer, ("entities", "micro", "f1"))
+    # both sides are entity scores: ours restricted to the shared types, and the peer's
+    ours = headline({"entities": peer.get("ours_on_shared_types")}).entity_micro_f1
+    theirs = headline(peer).entity_micro_f1
     lead = (f"{peer.get('name', 'The peer')} scored on the entity types both systems share "
             f"({', '.join(peer.get('shared_types') or [])}), against the same gold spans. "
             f"Micro F1: ours {fmt(ours)}, peer {fmt(theirs)} ({ratio(ours, theirs)}). "
@@ -197,15 +190,3 @@ def write_model_card(metrics: dict, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_model_card(metrics), encoding="utf-8")
     return path
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m conflict_ie.model_card METRICS.json OUT.md``"""
-    import sys
-
-    metrics_path, out = (argv if argv is not None else sys.argv[1:])[:2]
-    write_model_card(json.loads(Path(metrics_path).read_text(encoding="utf-8")), Path(out))
-
-
-if __name__ == "__main__":
-    main()

@@ -9,7 +9,8 @@ import pytest
 
 from conflict_ie.data.document import Document, Span
 from conflict_ie.records import Incident, SpanPrediction
-from conflict_ie.evaluation.report import DocumentView, render_markdown, write_report
+from conflict_ie.evaluation.evaluate import EvaluatedDocument
+from conflict_ie.evaluation.report import render_markdown, write_report
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "metrics_example.json"
 
@@ -25,7 +26,7 @@ def _doc(doc_id: str, text: str, spans: list[tuple[int, int, str]]) -> Document:
                                 for i, (start, end, label) in enumerate(spans, 1)))
 
 
-def _views() -> list[DocumentView]:
+def _views() -> list[EvaluatedDocument]:
     text = "Russian aircraft struck Kafr Jallis on 29 June, killing 4 civilians."
     gold = _doc("doc-1", text, [(0, 7, "Nationality"), (17, 23, "AirStrike"), (24, 35, "Location"),
                                 (39, 46, "Temporal"), (56, 57, "Quantity")])
@@ -35,8 +36,8 @@ def _views() -> list[DocumentView]:
                         triggers=(trigger,))
     second_text = "Hurras al-Din fighters clashed with government forces."
     second = _doc("doc-2", second_text, [(0, 13, "Organisation"), (23, 30, "ArmedClash")])
-    return [DocumentView(gold, predicted, [incident], [incident]),
-            DocumentView(second, _doc("doc-2", second_text, []), [], [])]
+    return [EvaluatedDocument(gold, predicted, [incident], [incident]),
+            EvaluatedDocument(second, _doc("doc-2", second_text, []), [], [])]
 
 
 def test_report_files_written(tmp_path, metrics):
@@ -80,7 +81,7 @@ def test_html_escapes_article_text_and_labels(tmp_path, metrics):
     incident = Incident(type=evil, event_type=evil, sub_event_type=evil, triggers=(trigger,))
     metrics["model"]["name"] = evil
     metrics["entities"]["per_type"][evil] = {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}
-    paths = write_report(metrics, tmp_path, [DocumentView(gold, predicted, [incident], [incident])])
+    paths = write_report(metrics, tmp_path, [EvaluatedDocument(gold, predicted, [incident], [incident])])
     page = paths["html"].read_text(encoding="utf-8")
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

@@ -158,7 +158,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="session")
 def studio_client(studio_server):
-    from conflict_ie.label_studio.sync import connect
+    from conflict_ie.label_studio.client import connect
 
     return connect(studio_server.url, studio_server.token)
 

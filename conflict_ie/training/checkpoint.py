@@ -1,0 +1,109 @@
+"""A run's folders on disk: the resumable checkpoint, the best model, the final model, and the check that a
+finished run of the same config is returned instead of trained again.
+
+    <output_dir>/checkpoints/last/   weights, optimizer + scheduler + torch RNG, trainer_state.json (every evaluation)
+    <output_dir>/best/               the best model so far
+    <output_dir>/model/              the final model: best weights, metadata with the training record
+
+Every folder is written beside its target and renamed into place (``atomic_directory``), so a crash never leaves
+a half-written model.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import torch
+
+from ..atomic import atomic_directory
+from ..model import METADATA_FILE, WEIGHTS_FILE, ExtractionModel, save_model
+from .state import TrainState
+
+STATE_FILE = "trainer_state.json"
+OPTIMIZER_FILE = "optimizer.pt"
+
+
+class RunFolders:
+    def __init__(self, output_dir: Path):
+        self.output_dir = output_dir
+        self.checkpoint = output_dir / "checkpoints" / "last"
+        self.best = output_dir / "best"
+        self.final = output_dir / "model"
+
+    def has_checkpoint(self) -> bool:
+        return (self.checkpoint / STATE_FILE).is_file()
+
+
+def finished_model(folders: RunFolders, config: dict, log) -> Path | None:
+    """The saved model when the folder holds a finished run of this same config; None when there is nothing to
+    resume or an interrupted run to go on with. A run of another config there is an error, not a resume."""
+    if not folders.has_checkpoint():
+        return None
+    state = TrainState.read(folders.checkpoint / STATE_FILE)
+    differences = config_differences(state.config, config) if state.config else []
+    if differences:
+        raise ValueError(f"{folders.output_dir} holds a run of another config (differs in: "
+                         f"{', '.join(differences[:8])}); delete that folder or set train.output_dir")
+    if state.finished and (folders.final / METADATA_FILE).is_file():
+        log(f"{folders.final} is already trained with this config; delete {folders.output_dir} to train again")
+        return folders.final
+    return None
+
+
+def config_differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two config dicts."""
+    differences = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            differences += config_differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            differences.append(prefix + key)
+    return differences
+
+
+def save_model_folder(target: Path, model: ExtractionModel, tokenizer, metadata: dict, step: int) -> None:
+    with atomic_directory(target) as folder:
+        save_model(model, tokenizer, folder, {**metadata, "step": step})
+
+
+def save_checkpoint(folders: RunFolders, model: ExtractionModel, tokenizer, metadata: dict, state: TrainState,
+                    optimizer, scheduler) -> None:
+    """Everything a resumed run needs: weights, optimizer, schedule, torch RNG and the trainer state."""
+    with atomic_directory(folders.checkpoint) as folder:
+        save_model(model, tokenizer, folder, {**metadata, "step": state.step})
+        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "torch_rng": torch.get_rng_state()}, folder / OPTIMIZER_FILE)
+        state.write(folder / STATE_FILE)
+
+
+def resume(folders: RunFolders, model: ExtractionModel, optimizer, scheduler, device) -> TrainState:
+    """Load the checkpoint into the model, optimizer and schedule, restore the torch RNG; the saved state."""
+    from safetensors.torch import load_file
+
+    model.load_state_dict(load_file(str(folders.checkpoint / WEIGHTS_FILE)))
+    # weights_only=True: tensors and plain containers only, never arbitrary pickled code
+    extra = torch.load(folders.checkpoint / OPTIMIZER_FILE, map_location=device, weights_only=True)
+    optimizer.load_state_dict(extra["optimizer"])
+    scheduler.load_state_dict(extra["scheduler"])
+    torch.set_rng_state(extra["torch_rng"].cpu())
+    return TrainState.read(folders.checkpoint / STATE_FILE)
+
+
+def publish_final(folders: RunFolders, training_record: dict) -> Path:
+    """Copy the best model to the final folder with the training record added to its metadata."""
+    with atomic_directory(folders.final) as folder:
+        for item in folders.best.iterdir():
+            shutil.copy2(item, folder / item.name)
+        meta = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
+        meta["training"] = training_record
+        (folder / METADATA_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return folders.final
+
+
+def mark_finished(folders: RunFolders, state: TrainState) -> None:
+    """Record that the run is done: a later run of the same command returns the final model."""
+    state.finished = True
+    state.write(folders.checkpoint / STATE_FILE)
