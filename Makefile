@@ -16,12 +16,12 @@ install: $(STAMP)
 
 # Compile the hand-written markup into the committed Label Studio exports and the gold incident file.
 data: install
-	$(PYTHON) -m conflict_ie.data.markup annotations/seeds_src/*.txt --root annotations/seeds_src --out annotations/seeds.json
-	$(PYTHON) -m conflict_ie.data.markup annotations/authored/src/*.txt --out annotations/authored.json
-	$(PYTHON) -m conflict_ie.api.cli gold-incidents annotations/seeds.json --out annotations/gold_incidents_seeds.jsonl
+	$(PYTHON) -m conflict_ie markup annotations/seeds_src/*.txt --root annotations/seeds_src --out annotations/seeds.json
+	$(PYTHON) -m conflict_ie markup annotations/authored/src/*.txt --out annotations/authored.json
+	$(PYTHON) -m conflict_ie gold-incidents annotations/seeds.json --out annotations/gold_incidents_seeds.jsonl
 
 validate: install
-	$(PYTHON) -m conflict_ie.data.validate annotations/seeds.json annotations/authored.json
+	$(PYTHON) -m conflict_ie validate annotations/seeds.json annotations/authored.json
 
 train: install
 	$(PYTHON) training/train.py configs/default.yaml
@@ -35,14 +35,14 @@ ablation: train
 	@mkdir -p reports/default && cp runs/ablation/ablation.md reports/default/ablation.md
 
 evaluate: install
-	$(PYTHON) -m conflict_ie.api.cli evaluate --split dev --peer --out reports/default/dev \
+	$(PYTHON) -m conflict_ie evaluate --split dev --peer --out reports/default/dev \
 		--cross-validation runs/crossval --model-card model_cards/default.md
-	$(PYTHON) -m conflict_ie.api.cli evaluate --split test --peer --out reports/default/test
-	$(PYTHON) -m conflict_ie.api.cli evaluate --data annotations/seeds.json --out reports/default/seeds
+	$(PYTHON) -m conflict_ie evaluate --split test --peer --out reports/default/test
+	$(PYTHON) -m conflict_ie evaluate --data annotations/seeds.json --out reports/default/seeds
 
 predict-seeds: install
-	$(PYTHON) -m conflict_ie.api.cli predict seeds/ --format table --out reports/default/seed_predictions.txt
-	$(PYTHON) -m conflict_ie.api.cli predict seeds/ --format csv --out reports/default/seed_predictions.csv
+	$(PYTHON) -m conflict_ie predict seeds/ --format table --out reports/default/seed_predictions.txt
+	$(PYTHON) -m conflict_ie predict seeds/ --format csv --out reports/default/seed_predictions.csv
 	@cat reports/default/seed_predictions.txt
 
 main: validate train crossval evaluate predict-seeds

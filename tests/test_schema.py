@@ -14,7 +14,7 @@ CONFIG = REPO_ROOT / "annotations" / "labeling_config.xml"
 
 def test_committed_labeling_config_is_generated_from_the_schema():
     assert CONFIG.read_text(encoding="utf-8") == render_labeling_config(), (
-        "annotations/labeling_config.xml is stale: run `python -m conflict_ie.schema > annotations/labeling_config.xml`")
+        "annotations/labeling_config.xml is stale: run `conflict-ie labeling-config > annotations/labeling_config.xml`")
 
 
 def test_labeling_config_holds_every_label_and_relation():

@@ -1,4 +1,18 @@
-"""The command line: ``conflict-ie {train,evaluate,predict,validate,markup,gold-incidents,studio}``."""
+"""The command line, every command in one place: ``conflict-ie COMMAND`` (or ``python -m conflict_ie COMMAND``).
+
+    train            train a model from a YAML config (key=value overrides)
+    evaluate         score a model on a split or an export; write metrics.json, report.md, report.html
+    predict          incident records for articles (files, folders or standard input)
+    validate         check annotation files (Label Studio JSON, CoNLL BIO)
+    markup           compile hand-written annotation markup into a Label Studio export
+    gold-incidents   write the gold incident records of annotation exports
+    labeling-config  print the Label Studio labeling config generated from the schema
+    re3d             what the re3d loader reads and skips, with reasons
+    model-card       render a model card from a metrics.json
+    studio           the Label Studio round trip: create a project, push articles, pull annotations
+
+Each handler parses nothing and decides nothing: it calls the library and prints what it returns.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +26,7 @@ from .inputs import read_text_files
 
 def _train(args) -> int:
     from ..config import load_config
-    from ..training.trainer import train
+    from ..training import train
 
     train(load_config(args.config, args.overrides))
     return 0
@@ -55,6 +69,40 @@ def _predict(args) -> int:
     return 0
 
 
+def _validate(args) -> int:
+    from ..data.validate import check_file
+
+    failed = False
+    for file in args.files:
+        check = check_file(file)
+        for problem in check.problems:
+            print(problem)
+        print(check.summary())
+        failed = failed or check.count("error") > 0
+    return 1 if failed else 0
+
+
+def _markup(args) -> int:
+    import json
+
+    from ..data.markup import MarkupError, compile_files
+
+    try:
+        tasks, problems = compile_files(sorted(Path(f) for f in args.files), args.root)
+    except MarkupError as error:
+        print(error, file=sys.stderr)
+        return 1
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    failed = any(p.severity == "error" for p in problems)
+    words = sum(len(task["data"]["text"].split()) for task in tasks)
+    print(f"{len(tasks)} documents, {words} words, {len(problems)} problems")
+    if args.out and not failed:
+        args.out.write_text(json.dumps(tasks, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.out}")
+    return 1 if failed else 0
+
+
 def _gold_incidents(args) -> int:
     from ..evaluation.gold import write_gold_incidents
 
@@ -62,9 +110,47 @@ def _gold_incidents(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
-    parser = argparse.ArgumentParser(prog="conflict-ie", description=__doc__)
+def _labeling_config(args) -> int:
+    from ..schema import render_labeling_config
+
+    print(render_labeling_config(), end="")
+    return 0
+
+
+def _re3d(args) -> int:
+    from ..data.document import LoadReport
+    from ..data.re3d import default_root, load_re3d, overlap_summary
+
+    root = args.root or default_root()
+    report = LoadReport(source=f"re3d ({root})")
+    try:
+        documents = load_re3d(root, report)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}")
+        return 1
+    print(report.summary())
+    print(overlap_summary(documents, report))
+    if args.notes:
+        print("\n".join("  " + note for note in report.notes))
+    else:
+        print(f"  notes: {len(report.notes)} (overlaps, value mismatches, relations lost; --notes lists them)")
+    return 0
+
+
+def _model_card(args) -> int:
+    import json
+
+    from ..evaluation.model_card import write_model_card
+
+    write_model_card(json.loads(Path(args.metrics).read_text(encoding="utf-8")), Path(args.out))
+    print(f"wrote model card {args.out}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="conflict-ie", description="Entities, incident triggers, relations and incident records from English "
+                                        "armed-conflict news. `conflict-ie COMMAND --help` tells more.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model from a YAML config")
@@ -93,22 +179,138 @@ def main(argv: list[str] | None = None) -> int:
     predict.add_argument("--progress", action="store_true")
     predict.set_defaults(run=_predict)
 
-    validate = commands.add_parser("validate", help="check annotation files (Label Studio JSON or CoNLL)")
+    validate = commands.add_parser("validate", help="check annotation files (Label Studio JSON or CoNLL)",
+                                   description="Each problem prints as 'file: task N, char K: error: message', then "
+                                               "a summary line per file; exit code 1 if any file has an error.")
     validate.add_argument("files", nargs="+")
-    validate.set_defaults(run=lambda a: __import__("conflict_ie.validate", fromlist=["main"]).main(a.files))
+    validate.set_defaults(run=_validate)
+
+    markup = commands.add_parser("markup", help="compile annotation markup files into a Label Studio export")
+    markup.add_argument("files", nargs="+")
+    markup.add_argument("--out", type=Path, help="write the export here; without it, only check")
+    markup.add_argument("--root", type=Path, default=None, help="folder that text_file paths are relative to")
+    markup.set_defaults(run=_markup)
 
     gold = commands.add_parser("gold-incidents", help="write the gold incident records of annotation exports")
     gold.add_argument("exports", nargs="+")
     gold.add_argument("--out", required=True)
     gold.set_defaults(run=_gold_incidents)
 
-    args = parser.parse_args(argv)
+    labeling = commands.add_parser("labeling-config", help="print the Label Studio labeling config of the schema")
+    labeling.set_defaults(run=_labeling_config)
+
+    re3d = commands.add_parser("re3d", help="load re3d and report what is read and what is skipped")
+    re3d.add_argument("--root", type=Path, default=None,
+                      help="the re3d folder (default: $CONFLICT_IE_DATA/re3d, else ../shared/data/re3d)")
+    re3d.add_argument("--notes", action="store_true", help="also list every overlap and every value note")
+    re3d.set_defaults(run=_re3d)
+
+    card = commands.add_parser("model-card", help="render a model card from a metrics.json")
+    card.add_argument("metrics")
+    card.add_argument("out")
+    card.set_defaults(run=_model_card)
+
+    _add_studio(commands)
+    return parser
+
+
+# ---------------------------------------------------------------------------------------------------- Label Studio
+
+def _studio(args) -> int:
+    """Run a studio subcommand; its errors print without the API token and exit 2."""
+    from ..label_studio.client import TOKEN_ENV, StudioError, redact
+
+    try:
+        return args.studio_run(args)
+    except (StudioError, ValueError, FileNotFoundError) as error:
+        message = redact(str(error), args.token or os.environ.get(TOKEN_ENV) or None)
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+def _studio_create(args) -> int:
+    from ..label_studio import connect, create_project
+    from ..label_studio.client import url_of
+
+    client = connect(args.url, args.token)
+    project_id = create_project(client, args.title, args.description)
+    if args.quiet:
+        print(project_id)
+    else:
+        print(f"created project {project_id}: {url_of(client)}/projects/{project_id}")
+        print(f"next: conflict-ie studio push --project {project_id} [--model DIR] ARTICLES...")
+    return 0
+
+
+def _studio_push(args) -> int:
+    from ..label_studio import check_project_config, connect, push, read_articles
+
+    articles = read_articles(args.articles)
+    client = connect(args.url, args.token)
+    check_project_config(client, args.project)  # before loading a model: a wrong project fails fast
+    predictor = None
+    if args.model:
+        from .predictor import Predictor  # imported here: torch loads only when a model is asked for
+
+        predictor = Predictor.load(args.model)
+    report = push(client, args.project, articles, predictor, skip_existing=not args.again, source=args.source)
+    print(report.summary())
+    return 0
+
+
+def _studio_pull(args) -> int:
+    from ..label_studio import connect, pull
+
+    client = connect(args.url, args.token)
+    report = pull(client, args.project, args.out)
+    for warning in report.warnings[:20]:
+        print(f"  {warning}", file=sys.stderr)
+    print(report.summary())
+    print(f"train on it: add {{name: ..., kind: label_studio, path: {report.path}}} to data.corpora of your config")
+    return 0
+
+
+def _add_studio(commands) -> None:
+    from ..label_studio.client import TOKEN_ENV, URL_ENV
+
+    studio = commands.add_parser(
+        "studio", help="the Label Studio round trip: create a project, push articles, pull annotations",
+        description="The Label Studio round trip: create a project from the schema, push articles with the model's "
+                    "predictions as pre-annotations, pull the annotations back as a validated export that the "
+                    "training loader reads. Errors exit with status 2 and never show the API token.")
+    studio.set_defaults(run=_studio)
+    server = argparse.ArgumentParser(add_help=False)
+    server.add_argument("--url", default=None, help=f"Label Studio server (default: ${URL_ENV})")
+    server.add_argument("--token", default=None,
+                        help=f"API token (default: ${TOKEN_ENV}; prefer the variable: flags show in `ps`)")
+    steps = studio.add_subparsers(dest="studio_command", required=True)
+
+    create = steps.add_parser("create", parents=[server], help="create a project with the schema's config")
+    create.add_argument("--title", required=True)
+    create.add_argument("--description", default="")
+    create.add_argument("--quiet", action="store_true", help="print only the project id")
+    create.set_defaults(studio_run=_studio_create)
+
+    push = steps.add_parser("push", parents=[server], help="import articles, optionally with pre-annotations")
+    push.add_argument("articles", nargs="+", help=".txt files or folders of them (doc_id = file name)")
+    push.add_argument("--project", type=int, required=True)
+    push.add_argument("--model", default=None, help="model folder whose predictions become pre-annotations")
+    push.add_argument("--source", default="label-studio", help="data.source of the tasks (default: label-studio)")
+    push.add_argument("--again", action="store_true", help="import articles whose doc_id is already in the project")
+    push.set_defaults(studio_run=_studio_push)
+
+    pull = steps.add_parser("pull", parents=[server], help="export annotations, validated, as training data")
+    pull.add_argument("--project", type=int, required=True)
+    pull.add_argument("--out", required=True, help="the JSON file to write")
+    pull.set_defaults(studio_run=_studio_pull)
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
+    args = parser().parse_args(argv)
     try:
         return args.run(args)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

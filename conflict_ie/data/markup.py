@@ -22,7 +22,6 @@ check that the body is that file's text exactly (so offsets refer to the user's 
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 from .document import Document, Relation, Span
@@ -116,31 +115,3 @@ def compile_files(paths: list[Path], root: Path | None = None) -> tuple[list[dic
         problems.extend(task_problems)
         tasks.append(task)
     return tasks, problems
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-    import json
-
-    parser = argparse.ArgumentParser(description="Compile annotation markup files into a Label Studio export.")
-    parser.add_argument("files", nargs="+", type=Path)
-    parser.add_argument("--out", type=Path, help="write the export here; without it, only check")
-    parser.add_argument("--root", type=Path, default=None, help="folder that text_file paths are relative to")
-    args = parser.parse_args(argv)
-    try:
-        tasks, problems = compile_files(sorted(args.files), args.root)
-    except MarkupError as error:
-        print(error, file=sys.stderr)
-        return 1
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    words = sum(len(task["data"]["text"].split()) for task in tasks)
-    print(f"{len(tasks)} documents, {words} words, {len(problems)} problems")
-    if args.out and not any(p.severity == "error" for p in problems):
-        args.out.write_text(json.dumps(tasks, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {args.out}")
-    return 1 if any(p.severity == "error" for p in problems) else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -8,12 +8,11 @@ Flat spans: re3d spans may nest ("residents of [Mosul]"); our taggers label flat
 by one rule: keep the longer span; on equal length keep the higher confidence, then the earlier row. Every dropped
 span is counted by the rule that dropped it and listed in the report's notes (document, offsets, span kept).
 
-    python -m conflict_ie.re3d [--root DIR] [--notes]   # what is read and what is skipped, with reasons
+    conflict-ie re3d [--root DIR] [--notes]   # what is read and what is skipped, with reasons
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,28 +240,3 @@ def overlap_summary(documents: list[Document], report: LoadReport) -> str:
     parts = ", ".join(f"{rule.removeprefix('overlap: ')} {n}" for rule, n in counts.items() if n)
     return (f"  overlaps: {pairs} overlapping pairs resolved, {sum(counts.values())} spans dropped"
             + (f" ({parts})" if parts else ""))
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Load re3d and report what is read and what is skipped.")
-    parser.add_argument("--root", type=Path, default=default_root(),
-                        help="the re3d folder (default: $CONFLICT_IE_DATA/re3d, else ../shared/data/re3d)")
-    parser.add_argument("--notes", action="store_true", help="also list every overlap and every value note")
-    args = parser.parse_args(argv)
-    report = LoadReport(source=f"re3d ({args.root})")
-    try:
-        documents = load_re3d(args.root, report)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}")
-        return 1
-    print(report.summary())
-    print(overlap_summary(documents, report))
-    if args.notes:
-        print("\n".join("  " + note for note in report.notes))
-    else:
-        print(f"  notes: {len(report.notes)} (overlaps, value mismatches, relations lost; --notes lists them)")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,8 +1,8 @@
 """Check annotation files before they are used: Label Studio JSON exports and CoNLL BIO files.
 
-    python -m conflict_ie.validate FILE...
+    conflict-ie validate FILE...
 
-Label Studio exports (.json) go through the loader's own parser (``label_studio_format.parse_task``): offsets inside
+Label Studio exports (.json) go through the loader's own parser (``label_studio_export.parse_task``): offsets inside
 the text, stored span text equal to ``text[start:end]``, labels and relation types known to the schema, relation
 ends that exist, no duplicate spans or relations. Across a file: a top level that is not a list, a task id used twice or a document id used twice
 is an error; the same text twice is a warning. CoNLL files (.conll, .bio, .tsv, .txt) go through the CoNLL loader's
@@ -15,7 +15,6 @@ if any file has an error, else 0.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,22 +131,3 @@ def _check_conll(path: Path) -> FileCheck:
     if not parsed.documents:
         check.problems.append(Problem(str(path), None, None, "file holds no tokens", "warning"))
     return check
-
-
-def main(argv: list[str] | None = None) -> int:
-    files = sys.argv[1:] if argv is None else list(argv)
-    if not files:
-        print("usage: python -m conflict_ie.validate FILE...", file=sys.stderr)
-        return 2
-    failed = False
-    for file in files:
-        check = check_file(file)
-        for problem in check.problems:
-            print(problem)
-        print(check.summary())
-        failed = failed or check.count("error") > 0
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -86,7 +86,7 @@ def test_every_span_points_into_the_callers_text(predictor, texts):
 
 
 def _cli(*args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "conflict_ie.api.cli", *args], input=stdin, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "conflict_ie", *args], input=stdin, capture_output=True,
                           text=True, cwd=REPO_ROOT, timeout=300)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conflict_ie.api.cli import main as cli_main
 from conflict_ie.config import REPO_ROOT
 from conflict_ie.data import re3d
 from conflict_ie.data.conll import load_conll
@@ -154,7 +155,7 @@ def test_re3d_bad_json_line_names_file_and_line(tmp_path):
 
 
 def test_re3d_cli_prints_the_report(capsys):
-    assert re3d.main(["--root", str(RE3D)]) == 0
+    assert cli_main(["re3d", "--root", str(RE3D)]) == 0
     out = capsys.readouterr().out
     assert "2 documents" in out
     assert "relation type HasAttrOf not in the schema 1" in out

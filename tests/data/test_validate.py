@@ -7,7 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conflict_ie.data.validate import main, validate_file
+from conflict_ie.api.cli import main as cli_main
+from conflict_ie.data.validate import validate_file
+
+
+def main(files: list[str]) -> int:
+    """`conflict-ie validate FILE...` in process."""
+    return cli_main(["validate", *files])
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -99,7 +105,7 @@ def test_unknown_file_type_and_missing_file(tmp_path):
 
 def test_exit_codes_through_the_command_line():
     def run(*files):
-        return subprocess.run([sys.executable, "-m", "conflict_ie.data.validate", *map(str, files)], cwd=REPO_ROOT,
+        return subprocess.run([sys.executable, "-m", "conflict_ie", "validate", *map(str, files)], cwd=REPO_ROOT,
                               capture_output=True, text=True)
 
     good = run(FIXTURES / "label_studio" / "good.json", FIXTURES / "conll" / "two_docs.conll")

@@ -20,18 +20,9 @@ import pytest
 from conflict_ie.data.document import LoadReport
 from conflict_ie.data.label_studio_export import load_label_studio, parse_task, read_export
 from conflict_ie.schema import render_labeling_config
-from conflict_ie.label_studio.sync import (
-    ConfigMismatch,
-    InvalidTasks,
-    ServerUnreachable,
-    TokenRejected,
-    check_project_config,
-    connect,
-    create_project,
-    pull,
-    push,
-    result_to_prediction,
-)
+from conflict_ie.label_studio.client import ConfigMismatch, InvalidTasks, ServerUnreachable, TokenRejected, connect
+from conflict_ie.label_studio.projects import check_project_config, create_project
+from conflict_ie.label_studio.sync import pull, push, result_to_prediction
 
 pytestmark = pytest.mark.label_studio
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -209,8 +200,8 @@ def test_command_line_round_trip_keeps_the_token_out_of_its_output(studio_server
     env = {**os.environ, "LABEL_STUDIO_URL": studio_server.url, "LABEL_STUDIO_API_KEY": studio_server.token}
 
     def studio(*args: str, expect: int = 0) -> str:
-        completed = subprocess.run([sys.executable, "-m", "conflict_ie.label_studio.sync", *args], capture_output=True,
-                                   text=True, env=env, cwd=REPO_ROOT, timeout=300)
+        completed = subprocess.run([sys.executable, "-m", "conflict_ie", "studio", *args],
+                                   capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300)
         output = completed.stdout + completed.stderr
         assert completed.returncode == expect, output
         assert studio_server.token not in output

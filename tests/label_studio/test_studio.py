@@ -13,18 +13,15 @@ from conflict_ie.data.document import LoadReport
 from conflict_ie.data.label_studio_export import load_label_studio, parse_task
 from conflict_ie.records import ArticleResult, RelationPrediction, SpanPrediction
 from conflict_ie.schema import render_labeling_config
-from conflict_ie.label_studio.sync import (
-    ConfigMismatch,
-    InvalidTasks,
-    MissingSetting,
-    ServerUnreachable,
-    connect,
-    labeling_config_differences,
-    main,
-    pull,
-    push,
-    result_to_prediction,
-)
+from conflict_ie.label_studio.client import ConfigMismatch, InvalidTasks, MissingSetting, ServerUnreachable, connect
+from conflict_ie.api.cli import main as cli_main
+from conflict_ie.label_studio.projects import labeling_config_differences
+from conflict_ie.label_studio.sync import pull, push, result_to_prediction
+
+def main(argv: list[str]) -> int:
+    """`conflict-ie studio ...` in process."""
+    return cli_main(["studio", *argv])
+
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "s3cr3t-" + "x" * 33
