@@ -283,7 +283,7 @@ def _add_studio(commands) -> None:
     server.add_argument("--url", default=None, help=f"Label Studio server (default: ${URL_ENV})")
     server.add_argument("--token", default=None,
                         help=f"API token (default: ${TOKEN_ENV}; prefer the variable: flags show in `ps`)")
-    steps = studio.add_subparsers(dest="studio_command", required=True)
+    steps = studio.add_subparsers(dest="studio_command", metavar="{create,push,pull}", required=True)
 
     create = steps.add_parser("create", parents=[server], help="create a project with the schema's config")
     create.add_argument("--title", required=True)

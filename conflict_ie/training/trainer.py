@@ -8,6 +8,7 @@ resumable checkpoint at every evaluation (``checkpoint``).
 
 from __future__ import annotations
 
+import json
 import platform
 import random
 import resource
@@ -225,7 +226,7 @@ def evaluate(setup: Setup, state: TrainState, progress: Progress, folders: RunFo
         score = -(train_loss or 0.0)  # no dev split: the lowest training loss wins
     point["dev_score"] = round(score, 4)
     state.curves.append(point)
-    log("eval " + json_line(point))
+    log("eval " + json.dumps(point))
     if score > state.best_score:
         state.best_score, state.best_step = score, state.step
         state.evaluations_without_improvement = 0
@@ -263,8 +264,3 @@ def _show(progress: Progress, bar, state: TrainState, steps: int, log) -> None:
             f"(entity {mean['entity']:.3f} trigger {mean['trigger']:.3f} relation {mean['relation']:.3f}) "
             f"{speed:.1f} windows/s")
 
-
-def json_line(point: dict) -> str:
-    import json
-
-    return json.dumps(point)
