@@ -1,6 +1,8 @@
 """One typed config tree, loaded from YAML, with ``key=value`` overrides and unknown keys rejected.
 
-Values are converted by their declared type, so ``learning_rate: 1e-5`` (which PyYAML reads as a string) is a float.
+Values are converted by their declared type, so ``learning_rate: 1e-5`` (which PyYAML reads as a string) is a float,
+then checked (``validate``) when the config loads, so a bad value fails before any training step with the key and
+the file named.
 """
 
 from __future__ import annotations
@@ -56,7 +58,9 @@ class TrainConfig:
     seed: int = 13
     epochs: int = 12
     max_steps: int = 0  # 0: no step limit
-    max_minutes: float = 0.0  # 0: no time limit; otherwise stop cleanly and keep the best checkpoint
+    # 0: no time limit. A wall-clock limit makes the model depend on the machine's speed; a run it ends early is
+    # marked truncated in its log, metadata, model card and report. No committed config sets it.
+    max_minutes: float = 0.0
     batch_size: int = 8
     learning_rate: float = 1e-4
     head_learning_rate: float = 1e-3
@@ -72,7 +76,9 @@ class TrainConfig:
     # lower precision; 24 gave the best dev relation F1 of 0, 4, 12 and 24
     relation_negatives_per_positive: int = 24
     device: str = "auto"  # auto | cpu | cuda
-    num_threads: int = 0  # 0: torch's default
+    # CPU threads for training. The thread count changes how sums are split, hence the last bits of the weights:
+    # the same count (and torch version and CPU kind) gives the same model; 0 means torch's default, the core count
+    num_threads: int = 0
     output_dir: str = "runs/default"
     log_every: int = 10
 
@@ -151,23 +157,102 @@ def _apply_override(tree: dict, override: str) -> None:
     node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else ""
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
-    """Read a YAML config (or the defaults when ``path`` is None) and apply ``key=value`` overrides."""
+def load_config(path: str | Path | None = None, overrides: list[str] = (), *, on_this_machine: bool = True) -> Config:
+    """Read a YAML config (or the defaults when ``path`` is None), apply ``key=value`` overrides, and check every
+    value (``validate``); ``on_this_machine=False`` skips the check that an asked-for CUDA device is here."""
     tree: dict = {}
     if path is not None:
         path = Path(path)
-        try:
-            tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except FileNotFoundError as error:
-            raise ConfigError(f"config file {path} does not exist") from error
-        if not isinstance(tree, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping")
+        tree = _read_yaml(path)
     for override in overrides:
         _apply_override(tree, override)
     try:
-        return _build(Config, tree, "")
+        config = _build(Config, tree, "")
+        validate(config, on_this_machine)
     except ConfigError as error:
         raise ConfigError(f"{path or 'defaults'}: {error}") from error
+    return config
+
+
+def _read_yaml(path: Path) -> dict:
+    if path.is_dir():
+        raise ConfigError(f"config {path} is a folder; give a YAML file such as configs/default.yaml")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as error:
+        raise ConfigError(f"config file {path} does not exist") from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {error.start})") from error
+    try:
+        tree = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "somewhere"
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(f"{path}: invalid YAML at {where}: {problem}") from error
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    return tree
+
+
+CORPUS_KINDS = ("label_studio", "re3d", "conll")
+
+
+def validate(config: Config, on_this_machine: bool = True) -> None:
+    """Raise ConfigError naming the first key whose value cannot work (sizes, ranges, devices, corpus kinds)."""
+    model, train = config.model, config.train
+
+    def check(ok: bool, key: str, value, expected: str) -> None:
+        if not ok:
+            raise ConfigError(f"{key}: {value!r} is not valid; expected {expected}")
+
+    for i, corpus in enumerate(config.data.corpora):
+        check(bool(corpus.name), f"data.corpora[{i}].name", corpus.name, "a non-empty name")
+        check(corpus.kind in CORPUS_KINDS, f"data.corpora[{i}].kind", corpus.kind, f"one of {CORPUS_KINDS}")
+        check(bool(corpus.path), f"data.corpora[{i}].path", corpus.path, "a file or folder path")
+        check(corpus.weight > 0, f"data.corpora[{i}].weight", corpus.weight, "a number above 0")
+    names = [c.name for c in config.data.corpora]
+    check(len(names) == len(set(names)), "data.corpora", names, "distinct corpus names")
+    check(model.max_length >= 8, "model.max_length", model.max_length, "an integer of at least 8")
+    check(0 <= model.stride < model.max_length - 2, "model.stride", model.stride,
+          f"an integer from 0 to {model.max_length - 3} (below model.max_length minus the 2 special tokens)")
+    for key in ("shape_dim", "label_dim", "relation_hidden", "max_relation_distance"):
+        check(getattr(model, key) > 0, f"model.{key}", getattr(model, key), "an integer above 0")
+    check(0.0 <= model.dropout < 1.0, "model.dropout", model.dropout, "a number from 0 up to (not including) 1")
+    for key in ("epochs", "batch_size", "eval_every", "log_every"):
+        check(getattr(train, key) > 0, f"train.{key}", getattr(train, key), "an integer above 0")
+    for key in ("max_steps", "patience", "relation_negatives_per_positive", "num_threads"):
+        check(getattr(train, key) >= 0, f"train.{key}", getattr(train, key), "an integer of 0 or more")
+    check(train.max_minutes >= 0, "train.max_minutes", train.max_minutes, "0 (no limit) or a positive number")
+    for key in ("learning_rate", "head_learning_rate"):
+        check(getattr(train, key) > 0, f"train.{key}", getattr(train, key),
+              "a number above 0")
+    for key in ("weight_decay", "grad_clip", "entity_loss_weight", "trigger_loss_weight", "relation_loss_weight"):
+        check(getattr(train, key) >= 0, f"train.{key}", getattr(train, key), "a number of 0 or more")
+    check(0.0 <= train.warmup_ratio < 1.0, "train.warmup_ratio", train.warmup_ratio, "a number from 0 up to 1")
+    check(bool(train.output_dir), "train.output_dir", train.output_dir, "a folder path")
+    check_device(train.device, "train.device", on_this_machine)
+
+
+def check_device(name: str, key: str = "device", on_this_machine: bool = True) -> None:
+    """A device name is "auto", "cpu", "cuda" or "cuda:N", and CUDA ones need an available CUDA device."""
+    import re
+
+    if name in ("auto", "cpu"):
+        return
+    if not re.fullmatch(r"cuda(:\d+)?", name):
+        raise ConfigError(f"{key}: {name!r} is not a known device; expected auto, cpu, cuda or cuda:N")
+    if not on_this_machine:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ConfigError(f"{key}: {name!r} asks for CUDA, but torch sees no CUDA device here "
+                          f"(torch {torch.__version__}); use cpu or auto")
+    index = int(name.partition(":")[2] or 0)
+    if index >= torch.cuda.device_count():
+        raise ConfigError(f"{key}: {name!r} asks for CUDA device {index}; this machine has "
+                          f"{torch.cuda.device_count()}")
 
 
 def data_root(config: Config) -> Path:

@@ -4,7 +4,8 @@ dev evaluation both run it.
 Texts are tokenized in one pass and cut into overlapping windows; documents are taken shortest first in chunks
 of at most ``windows_per_chunk`` windows, and each chunk's windows are sorted by length and batched. The tag pass
 keeps each window's features; after tag decoding, relations are scored for pairs of decoded spans inside each
-window from those same features (no second encoder pass).
+window from those same features (no second encoder pass). A layer the model never learnt (``layers``, from the
+model metadata) is not decoded at all: an untrained head's output is noise, not a prediction.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ from .decoding import EMPTY, DecodedText, decode_relations, decode_tags, merge_w
 from .encoding import (ENTITY_TAGS, TRIGGER_TAGS, EncodedDocument, Window, collate, make_windows,
                        relation_candidates, spans_in_window, tokenize_texts, window_count)
 from .model import ExtractionModel, allowed_label_pairs
+from .schema import LAYERS
 
 
 class InferenceRunner:
-    def __init__(self, model: ExtractionModel, tokenizer, *, batch_size: int = 16, windows_per_chunk: int = 128):
+    def __init__(self, model: ExtractionModel, tokenizer, *, batch_size: int = 16, windows_per_chunk: int = 128,
+                 layers: tuple[str, ...] = LAYERS):
         self.model = model
         self.tokenizer = tokenizer
         self.batch_size = batch_size
         self.windows_per_chunk = windows_per_chunk
         self.allowed_pairs = allowed_label_pairs()
+        self.layers = frozenset(layers)  # the layers decoded; the others stay empty
 
     @property
     def device(self) -> torch.device:
@@ -84,11 +88,14 @@ class InferenceRunner:
 
         results = []
         for doc_index, document in enumerate(documents):
-            entity_spans = decode_tags(entity_merged[doc_index], ENTITY_TAGS, document)
-            trigger_spans = decode_tags(trigger_merged[doc_index], TRIGGER_TAGS, document)
+            entity_spans = (decode_tags(entity_merged[doc_index], ENTITY_TAGS, document)
+                            if "entities" in self.layers else [])
+            trigger_spans = (decode_tags(trigger_merged[doc_index], TRIGGER_TAGS, document)
+                             if "triggers" in self.layers else [])
             doc_windows = [w for w in windows if w.doc_index == doc_index]
             spans = entity_spans + trigger_spans
-            scored = self._score_pairs(spans, doc_windows, window_features) if len(spans) >= 2 else []
+            scored = (self._score_pairs(spans, doc_windows, window_features)
+                      if len(spans) >= 2 and "relations" in self.layers else [])
             results.append(DecodedText(
                 entities=tuple(to_prediction(document, s) for s in entity_spans),
                 triggers=tuple(to_prediction(document, s) for s in trigger_spans),

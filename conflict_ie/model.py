@@ -24,7 +24,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-from .config import ModelConfig, resolve_encoder
+from .config import ModelConfig, check_device, resolve_encoder
 from .encoding import (ENTITY_TAGS, IGNORE_INDEX, NO_RELATION, RELATION_CLASSES, SHAPE_COUNT, SPAN_LABELS,
                        TRIGGER_TAGS, Batch, PairBatch)
 from .schema import relation_problem
@@ -54,7 +54,9 @@ class TagProbabilities:
 
 
 def resolve_device(name: str) -> torch.device:
-    """A torch device from a config or API value: "auto" is CUDA where available, else CPU."""
+    """A torch device from a config or API value: "auto" is CUDA where available, else CPU; an unknown or
+    unavailable device is a ConfigError."""
+    check_device(name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)

@@ -86,6 +86,9 @@ class ArticleResult:
     triggers: tuple[SpanPrediction, ...] = ()
     relations: tuple[RelationPrediction, ...] = ()
     incidents: tuple[Incident, ...] = field(default_factory=tuple)
+    # layers the model was not trained on (its training data did not annotate them): always empty here, and no
+    # incident can be assembled without triggers
+    untrained_layers: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -218,7 +218,7 @@ def test_config_rejects_unknown_keys_and_converts_types(tmp_path):
 
 @pytest.mark.parametrize("path", sorted((REPO_ROOT / "configs").rglob("*.yaml")), ids=lambda p: p.name)
 def test_every_config_loads(path):
-    config = load_config(path)
+    config = load_config(path, on_this_machine=False)  # gpu.yaml asks for CUDA, which CI does not have
     assert config.data.corpora, f"{path} names no corpora"
     assert path.read_text().startswith("# Run:"), "each YAML starts with the command that runs it"
 

@@ -6,8 +6,8 @@ For each left-out corpus, trains the config without it (runs/ablation/no_<name>)
 already trained full model (train.output_dir of the config, i.e. runs/default) on the same documents: the whole
 dev split of every corpus in the config, so the rows are comparable. Each row also gives entity micro F1 per
 corpus, since leaving out a corpus mostly moves the figures on its own kind of text. Writes
-runs/ablation/ablation.json and runs/ablation/ablation.md. The left-out runs keep the config's time budget, so a
-run on less data simply does fewer steps.
+runs/ablation/ablation.json and runs/ablation/ablation.md. The left-out runs keep the config's epochs, so a run on
+less data simply does fewer steps.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from ..inference import InferenceRunner
 from ..incidents.assembly import assemble
 from ..model import load_model, resolve_device
 from ..records import ArticleResult
+from ..schema import LAYERS
 
 DEFAULT_MODEL_DIR = REPO_ROOT / "runs" / "default" / "model"
 TRAIN_COMMAND = "make main   (or: python training/train.py configs/default.yaml)"
@@ -34,7 +35,10 @@ class Predictor:
         self.model = model
         self.tokenizer = tokenizer
         self.metadata = metadata
-        self.runner = InferenceRunner(model, tokenizer, batch_size=batch_size)
+        # models from before layers were recorded learnt all three
+        self.layers = tuple(layer for layer in LAYERS if layer in metadata.get("layers", LAYERS))
+        self.untrained_layers = tuple(layer for layer in LAYERS if layer not in self.layers)
+        self.runner = InferenceRunner(model, tokenizer, batch_size=batch_size, layers=self.layers)
 
     @classmethod
     def load(cls, path: str | Path | None = None, device: str = "auto", batch_size: int = 16) -> "Predictor":
@@ -60,7 +64,8 @@ class Predictor:
         results = []
         for text, result, date in zip(texts, decoded, dates):
             incidents = assemble(text, result.entities, result.triggers, result.relations, date)
-            results.append(ArticleResult(result.entities, result.triggers, result.relations, incidents))
+            results.append(ArticleResult(result.entities, result.triggers, result.relations, incidents,
+                                         self.untrained_layers))
         return results
 
     def predict_article(self, text: str, publication_date: str | dt.date | None = None) -> ArticleResult:

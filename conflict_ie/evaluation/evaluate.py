@@ -87,6 +87,8 @@ def model_identity(predictor, model_dir) -> dict:
         "path": portable_path(load_config(None), Path(model_dir)),
         "encoder": meta["config"]["model"]["encoder"],
         "seed": meta.get("seed"),
+        "layers": meta.get("layers"),
+        "determinism": meta.get("determinism"),
         "config": meta.get("config"),
         "data_hashes": meta.get("data_hashes"),
         "library_versions": meta.get("library_versions"),

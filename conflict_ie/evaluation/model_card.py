@@ -12,6 +12,7 @@ from string import Template
 import yaml
 
 from ..config import DEFAULT_ENCODER, base_model_of
+from ..schema import LAYERS
 from .metrics import headline
 from .report import (cross_validation_table, fmt, hash_rows, incident_tables, markdown_table, peer_table, ratio,
                      score_table, training_rows)
@@ -113,10 +114,24 @@ def _training(metrics: dict) -> str:
     if not training:
         return absent("Training information")
     rows = training_rows(training)
-    seed = (metrics.get("model") or {}).get("seed")
-    if seed is not None:
-        rows.insert(0, ["seed", str(seed)])
-    return markdown_table(["Measure", "Value"], rows) if rows else absent("Training information")
+    model = metrics.get("model") or {}
+    if model.get("seed") is not None:
+        rows.insert(0, ["seed", str(model["seed"])])
+    lead = ""
+    if training.get("truncated"):
+        lead += (f"**This model is truncated: {training['truncated']}.** Its figures are those of an unfinished "
+                 "run, and another machine would stop it at another step.\n\n")
+    untrained = [layer for layer in LAYERS if layer not in model.get("layers", ())]
+    if model.get("layers") is not None and untrained:
+        lead += (f"Its training data annotated no {' or '.join(untrained)}, so it does not predict "
+                 f"{'that layer' if len(untrained) == 1 else 'those layers'} (results list them as "
+                 "`untrained_layers`).\n\n")
+    determinism = model.get("determinism") or {}
+    if determinism:
+        lead += (f"Training length is a step budget and every random draw is seeded and checkpointed; with "
+                 f"{determinism.get('num_threads')} threads and deterministic kernels the same command gives the "
+                 "same weights on a slow, busy or interrupted machine (same torch version and CPU kind).\n\n")
+    return lead + markdown_table(["Measure", "Value"], rows) if rows else absent("Training information")
 
 
 def _config(metrics: dict) -> str:

@@ -95,23 +95,35 @@ def peer_table(peer: dict) -> tuple[list[str], list[list[str]]]:
 
 
 def cross_validation_table(cv: dict) -> tuple[list[str], list[list[str]]]:
-    """One row per fold (the held-out article) then the mean, each with the micro F1 of every layer."""
+    """One row per fold (the held-out article) then the mean, each with the micro F1 of every layer and the
+    fold's training steps (a truncated fold is marked)."""
     header = ["Held out"] + [f"{HEADLINE_PATHS[name][0]} micro F1" for name in CROSS_VALIDATION_FIGURES]
+    header.append("Training steps")
 
     def figures(scores: dict) -> list[str]:
         values = headline(scores)
         return [fmt(getattr(values, name)) for name in CROSS_VALIDATION_FIGURES]
 
-    rows = [[str(fold.get("held_out", "?"))] + figures(fold) for fold in cv.get("folds") or []]
+    def steps(fold: dict) -> str:
+        training = fold.get("training") or {}
+        text = f"{fmt(training.get('steps'))} of {fmt(training.get('planned_steps'))}" if training else "–"
+        return text + (" **TRUNCATED**" if training.get("truncated") else "")
+
+    rows = [[str(fold.get("held_out", "?"))] + figures(fold) + [steps(fold)] for fold in cv.get("folds") or []]
     mean = cv.get("mean") or {}
     if mean:
-        rows.append(["**mean**"] + figures(mean))
+        rows.append(["**mean**"] + figures(mean) + [""])
     return header, rows
 
 
 def training_rows(training: dict) -> list[list[str]]:
-    keys = ("device", "steps", "best_step", "best_dev_score", "wall_time_s", "peak_rss_mb")
-    rows = [[key.replace("_", " "), fmt(training.get(key))] for key in keys if key in training]
+    rows = []
+    if training.get("truncated"):
+        rows.append(["**TRUNCATED**", str(training["truncated"])])
+    keys = ("device", "steps", "planned_steps", "best_step", "best_dev_score", "wall_time_s", "peak_rss_mb")
+    rows += [[key.replace("_", " "), fmt(training.get(key))] for key in keys if key in training]
+    if "dev_layers" in training:
+        rows.append(["dev score averages", ", ".join(training["dev_layers"]) or "none (training loss)"])
     curves = training.get("curves") or []
     if curves:
         rows.append(["curve points", str(len(curves))])
@@ -138,6 +150,9 @@ def identity_rows(metrics: dict) -> list[list[str]]:
     data = metrics.get("data") or {}
     rows = [[f"model {key}", str(model[key])] for key in ("name", "path", "encoder", "seed", "command")
             if model.get(key) is not None]
+    if model.get("layers") is not None:
+        rows.append(["model layers learnt", ", ".join(model["layers"]) or "none"])
+    rows += [[f"determinism {key}", str(value)] for key, value in sorted((model.get("determinism") or {}).items())]
     rows += [[f"library {name}", str(version)] for name, version in sorted((model.get("library_versions") or {}).items())]
     trained_on = hash_rows(model.get("data_hashes"))
     rows += [[f"training data ({name}) {path}", digest] for name, path, digest in trained_on]

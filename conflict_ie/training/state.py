@@ -16,10 +16,15 @@ class TrainState:
     best_score: float = -1.0
     best_step: int = 0
     evaluations_without_improvement: int = 0
-    curves: list[dict] = field(default_factory=list)  # one point per evaluation
+    # one point per evaluation: step, epoch, losses and dev figures, nothing that depends on the machine's speed,
+    # so two runs of one command give identical curves
+    curves: list[dict] = field(default_factory=list)
+    eval_elapsed_s: list[float] = field(default_factory=list)  # wall-clock seconds at each curve point
     elapsed_s: float = 0.0  # training time before this process (resumed runs)
+    truncated: str = ""  # why the run stopped before its step budget (train.max_minutes), "" when it did not
     finished: bool = False  # the final model is saved: a re-run returns it
     config: dict = field(default_factory=dict)  # the resolved config of the run
+    data_hashes: dict = field(default_factory=dict)  # the files it trains on, as in the model metadata
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
