@@ -38,10 +38,13 @@ def merge_windows(lengths: list[int], windows: list[Window], window_probs: list[
     return [total / count.clamp(min=1) for total, count in zip(sums, counts)]
 
 
-def decode_tags(probs: torch.Tensor, tag_names: tuple[str, ...], document: EncodedDocument
+def decode_tags(probs: torch.Tensor, tag_names: tuple[str, ...], document: EncodedDocument, offset: int = 0
                 ) -> list[tuple[TokenSpan, float]]:
     """BIO decoding with repair (an I- that does not continue a span of its type starts one), then each span is
-    widened to whole words so no span ends inside a word. Each span comes with its mean tag probability."""
+    widened to whole words so no span ends inside a word. Each span comes with its mean tag probability.
+
+    ``probs`` may cover only tokens ``offset .. offset + len(probs) - 1`` of the document (a long document is
+    decoded piece by piece); spans are widened only inside that piece."""
     best = probs.argmax(-1).tolist()
     confidence = probs.max(-1).values.tolist()
     spans: list[tuple[int, int, str]] = []
@@ -56,12 +59,74 @@ def decode_tags(probs: torch.Tensor, tag_names: tuple[str, ...], document: Encod
             spans.append((position, position + 1, label))
     word_spans: list[tuple[int, int, str]] = []
     for start, end, label in spans:
-        start, end = _widen_to_words(document, start, end)
+        start, end = _widen_to_words(document, start + offset, end + offset, offset, offset + len(best))
+        start, end = start - offset, end - offset
         if word_spans and start < word_spans[-1][1]:  # widening made two spans meet: keep the first
             continue
         word_spans.append((start, end, label))
-    return [(TokenSpan(start, end, label), round(sum(confidence[start:end]) / (end - start), 4))
+    return [(TokenSpan(start + offset, end + offset, label), round(sum(confidence[start:end]) / (end - start), 4))
             for start, end, label in word_spans]
+
+
+def safe_cut(document: EncodedDocument, tag_ids: list[torch.Tensor], start: int, end: int) -> int | None:
+    """The last position in ``start .. end - 1`` where decoding may cut the document in two without changing
+    any span: every layer's best tag there is O (tag id 0) and the token is glued to neither neighbour, so no
+    span runs across it and no widening reaches it. None when there is no such position."""
+    outside = torch.ones(end - start, dtype=torch.bool)
+    for ids in tag_ids:
+        outside &= ids == 0
+    for position in reversed(outside.nonzero().flatten().tolist()):
+        position += start
+        if not (position > 0 and _glued(document, position - 1, position)) and not (
+                position + 1 < len(document) and _glued(document, position, position + 1)):
+            return position
+    return None
+
+
+class RelationVotes:
+    """Relation probability rows of span pairs, averaged over the windows that scored each pair; the most
+    probable type is kept unless it is "none". Pairs can be settled as soon as no later window can score them,
+    so a long document never holds the rows of all its pairs."""
+
+    def __init__(self, document: EncodedDocument):
+        self.document = document
+        self.scores: dict[int, float] = {}  # id(span) -> its tag score
+        self.sums: dict[tuple[int, int], torch.Tensor] = {}
+        self.seen: dict[tuple[int, int], int] = {}
+        self.ends: dict[tuple[int, int], tuple[TokenSpan, TokenSpan]] = {}
+        self.relations: list[RelationPrediction] = []
+
+    def add_spans(self, spans: list[tuple[TokenSpan, float]]) -> None:
+        self.scores.update((id(span), score) for span, score in spans)
+
+    def add(self, scored_pairs: Iterable[tuple[tuple[TokenSpan, TokenSpan], torch.Tensor]]) -> None:
+        for (head, tail), row in scored_pairs:
+            key = (id(head), id(tail))
+            self.sums[key] = self.sums.get(key, 0) + row
+            self.seen[key] = self.seen.get(key, 0) + 1
+            self.ends[key] = (head, tail)
+
+    def settle(self, before_token: int | None = None) -> None:
+        """Decide every pair whose earlier span starts before ``before_token`` (None: every pair)."""
+        keys = [key for key, (head, tail) in self.ends.items()
+                if before_token is None or min(head.token_start, tail.token_start) < before_token]
+        for key in keys:
+            probs = self.sums.pop(key) / self.seen.pop(key)
+            head, tail = self.ends.pop(key)
+            label_index = int(probs.argmax())
+            if label_index == 0:
+                continue
+            self.relations.append(RelationPrediction(
+                head=to_prediction(self.document, (head, self.scores[key[0]])),
+                tail=to_prediction(self.document, (tail, self.scores[key[1]])),
+                label=RELATION_CLASSES[label_index],
+                score=round(float(probs[label_index]), 4),
+            ))
+
+    def result(self) -> tuple[RelationPrediction, ...]:
+        """Every relation, ordered by head start, tail start and label."""
+        self.settle()
+        return tuple(sorted(self.relations, key=lambda r: (r.head.start, r.tail.start, r.label, r.head.end, r.tail.end)))
 
 
 def decode_relations(document: EncodedDocument, spans: list[tuple[TokenSpan, float]],
@@ -69,37 +134,20 @@ def decode_relations(document: EncodedDocument, spans: list[tuple[TokenSpan, flo
                      ) -> tuple[RelationPrediction, ...]:
     """Relations from (head, tail) pairs of ``spans`` with a probability row over RELATION_CLASSES each; a pair
     scored in several windows gets the mean of its rows. Ordered by head start, tail start and label."""
-    scores = {id(span): score for span, score in spans}
-    sums: dict[tuple[int, int], torch.Tensor] = {}
-    seen: dict[tuple[int, int], int] = {}
-    ends: dict[tuple[int, int], tuple[TokenSpan, TokenSpan]] = {}
-    for (head, tail), row in scored_pairs:
-        key = (id(head), id(tail))
-        sums[key] = sums.get(key, 0) + row
-        seen[key] = seen.get(key, 0) + 1
-        ends[key] = (head, tail)
-    relations = []
-    for key, total in sums.items():
-        probs = total / seen[key]
-        label_index = int(probs.argmax())
-        if label_index == 0:
-            continue
-        head, tail = ends[key]
-        relations.append(RelationPrediction(
-            head=to_prediction(document, (head, scores[key[0]])),
-            tail=to_prediction(document, (tail, scores[key[1]])),
-            label=RELATION_CLASSES[label_index],
-            score=round(float(probs[label_index]), 4),
-        ))
-    relations.sort(key=lambda r: (r.head.start, r.tail.start, r.label))
-    return tuple(relations)
+    votes = RelationVotes(document)
+    votes.add_spans(spans)
+    votes.add(scored_pairs)
+    return votes.result()
 
 
-def _widen_to_words(document: EncodedDocument, start: int, end: int) -> tuple[int, int]:
-    """Grow a token span while its edge token is glued to an alphanumeric neighbour ("hu" + "##rras")."""
-    while start > 0 and _glued(document, start - 1, start):
+def _widen_to_words(document: EncodedDocument, start: int, end: int, lowest: int = 0, highest: int | None = None
+                    ) -> tuple[int, int]:
+    """Grow a token span while its edge token is glued to an alphanumeric neighbour ("hu" + "##rras"), staying
+    inside tokens ``lowest .. highest - 1``."""
+    highest = len(document) if highest is None else highest
+    while start > lowest and _glued(document, start - 1, start):
         start -= 1
-    while end < len(document) and _glued(document, end - 1, end):
+    while end < highest and _glued(document, end - 1, end):
         end += 1
     return start, end
 

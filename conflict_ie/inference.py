@@ -6,17 +6,27 @@ of at most ``windows_per_chunk`` windows, and each chunk's windows are sorted by
 keeps each window's features; after tag decoding, relations are scored for pairs of decoded spans inside each
 window from those same features (no second encoder pass). A layer the model never learnt (``layers``, from the
 model metadata) is not decoded at all: an untrained head's output is noise, not a prediction.
+
+A document longer than a chunk is streamed: its windows run in text order, spans are decoded up to the last
+place no later window can change, each window's relation pairs are scored as soon as every span inside it is
+known, and its features are dropped. Time grows linearly with the length of an article and memory stays
+bounded by a few windows (plus the predictions themselves).
 """
 
 from __future__ import annotations
 
+import bisect
+
 import torch
 
-from .decoding import EMPTY, DecodedText, decode_relations, decode_tags, merge_windows, to_prediction
-from .encoding import (ENTITY_TAGS, TRIGGER_TAGS, EncodedDocument, Window, collate, make_windows,
-                       relation_candidates, spans_in_window, tokenize_texts, window_count)
+from .decoding import EMPTY, DecodedText, RelationVotes, decode_tags, safe_cut, to_prediction
+from .encoding import (ENTITY_TAGS, TRIGGER_TAGS, EncodedDocument, TokenSpan, Window, collate, make_windows,
+                       relation_candidates, tokenize_texts, window_count)
 from .model import ExtractionModel, allowed_label_pairs
 from .schema import LAYERS
+
+# Windows whose relations wait for a safe cut before a long document is cut anyway (text with no word breaks).
+MAX_PENDING_WINDOWS = 8
 
 
 class InferenceRunner:
@@ -44,21 +54,26 @@ class InferenceRunner:
             order = sorted((i for i in range(len(texts)) if len(encoded[i])), key=lambda i: len(encoded[i]))
             bar = _progress_bar(len(order), progress)
             for chunk in self._chunks(order, encoded):
-                for index, decoded in zip(chunk, self._run_chunk([encoded[i] for i in chunk])):
-                    results[index] = decoded
+                documents = [encoded[i] for i in chunk]
+                decoded = (self._run_chunk(documents) if len(chunk) > 1 or self._windows(documents[0]) <=
+                           self.windows_per_chunk else [self._run_long(documents[0])])
+                for index, result in zip(chunk, decoded):
+                    results[index] = result
                 bar.update(len(chunk))
             bar.close()
             return results
         finally:
             self.model.train(was_training)
 
+    def _windows(self, document: EncodedDocument) -> int:
+        return window_count(len(document), self.model.config.max_length, self.model.config.stride)
+
     def _chunks(self, order: list[int], encoded: list[EncodedDocument]):
         """Documents in ``order``, grouped so that a group has at most ``windows_per_chunk`` windows (or one
         document)."""
-        config = self.model.config
         chunk, windows = [], 0
         for index in order:
-            count = window_count(len(encoded[index]), config.max_length, config.stride)
+            count = self._windows(encoded[index])
             if chunk and windows + count > self.windows_per_chunk:
                 yield chunk
                 chunk, windows = [], 0
@@ -67,60 +82,143 @@ class InferenceRunner:
         if chunk:
             yield chunk
 
-    def _run_chunk(self, documents: list[EncodedDocument]) -> list[DecodedText]:
-        config = self.model.config
-        windows = make_windows([len(d) for d in documents], config.max_length, config.stride)
-        # tag pass: windows of similar length batched together; each window keeps its features for relations
-        entity_probs, trigger_probs, window_features = [], [], {}
-        ordered = sorted(windows, key=lambda w: w.token_end - w.token_start)
-        for start in range(0, len(ordered), self.batch_size):
-            batch_windows = ordered[start:start + self.batch_size]
+    def _tag_pass(self, documents: list[EncodedDocument], windows: list[Window]):
+        """(window, entity probabilities, trigger probabilities, features) of each window, batched in order."""
+        for start in range(0, len(windows), self.batch_size):
+            batch_windows = windows[start:start + self.batch_size]
             tags = self.model.tag_probabilities(collate(documents, batch_windows, self.tokenizer).to(self.device))
-            entity_batch, trigger_batch = tags.entity.cpu(), tags.trigger.cpu()
+            entity_batch, trigger_batch, features = tags.entity.cpu(), tags.trigger.cpu(), tags.features
             for row, window in enumerate(batch_windows):
                 n = window.token_end - window.token_start
-                entity_probs.append(entity_batch[row, 1:n + 1])
-                trigger_probs.append(trigger_batch[row, 1:n + 1])
-                window_features[window] = tags.features[row, :n + 2]
-        lengths = [len(d) for d in documents]
-        entity_merged = merge_windows(lengths, ordered, entity_probs)
-        trigger_merged = merge_windows(lengths, ordered, trigger_probs)
+                yield window, entity_batch[row, 1:n + 1], trigger_batch[row, 1:n + 1], features[row, :n + 2]
 
-        results = []
-        for doc_index, document in enumerate(documents):
-            entity_spans = (decode_tags(entity_merged[doc_index], ENTITY_TAGS, document)
-                            if "entities" in self.layers else [])
-            trigger_spans = (decode_tags(trigger_merged[doc_index], TRIGGER_TAGS, document)
-                             if "triggers" in self.layers else [])
-            doc_windows = [w for w in windows if w.doc_index == doc_index]
-            spans = entity_spans + trigger_spans
-            scored = (self._score_pairs(spans, doc_windows, window_features)
-                      if len(spans) >= 2 and "relations" in self.layers else [])
-            results.append(DecodedText(
-                entities=tuple(to_prediction(document, s) for s in entity_spans),
-                triggers=tuple(to_prediction(document, s) for s in trigger_spans),
-                relations=decode_relations(document, spans, scored),
-            ))
-        return results
+    def _run_chunk(self, documents: list[EncodedDocument]) -> list[DecodedText]:
+        """Short documents together: windows of similar length are batched, then each document is decoded."""
+        config = self.model.config
+        windows = make_windows([len(d) for d in documents], config.max_length, config.stride)
+        decoders = [_DocumentDecoder(self, document) for document in documents]
+        ordered = sorted(windows, key=lambda w: w.token_end - w.token_start)
+        for window, entity, trigger, features in self._tag_pass(documents, ordered):
+            decoders[window.doc_index].add(window, entity, trigger, features)
+        return [decoder.finish() for decoder in decoders]
 
-    def _score_pairs(self, spans, windows: list[Window], window_features: dict[Window, torch.Tensor]) -> list:
-        """Relation pass: ((head, tail), probabilities) for the candidate pairs of decoded spans in each window."""
-        token_spans = [span for span, _ in spans]
-        scored = []
-        for window in windows:
-            inside = spans_in_window(token_spans, window)
-            if len(inside) < 2:
-                continue
-            pairs = relation_candidates(window, inside, allowed_pairs=self.allowed_pairs,
-                                        max_distance=self.model.config.max_relation_distance)
-            if not len(pairs):
-                continue
-            features = window_features[window].unsqueeze(0)
-            probs = self.model.relation_probabilities(features, pairs.to(self.device)).cpu()
-            scored.extend(zip(pairs.spans, probs))
-        return scored
+    def _run_long(self, document: EncodedDocument) -> DecodedText:
+        """One long document, streamed: windows in text order, decoded and scored as soon as they are final."""
+        config = self.model.config
+        windows = make_windows([len(document)], config.max_length, config.stride)
+        decoder = _DocumentDecoder(self, document)
+        for start in range(0, len(windows), self.batch_size):
+            for window, entity, trigger, features in self._tag_pass([document], windows[start:start + self.batch_size]):
+                decoder.add(window, entity, trigger, features)
+            following = start + self.batch_size
+            decoder.advance(windows[following].token_start if following < len(windows) else len(document))
+        return decoder.finish()
+
+    def score_pairs(self, window: Window, features: torch.Tensor, inside: list[TokenSpan]) -> list:
+        """((head, tail), probabilities) for the candidate pairs of decoded spans inside one window."""
+        pairs = relation_candidates(window, inside, allowed_pairs=self.allowed_pairs,
+                                    max_distance=self.model.config.max_relation_distance)
+        if not len(pairs):
+            return []
+        probs = self.model.relation_probabilities(features.unsqueeze(0), pairs.to(self.device)).cpu()
+        return list(zip(pairs.spans, probs))
 
 
+class _DocumentDecoder:
+    """One document's decoding as its windows arrive. Tag probabilities are summed per token over the windows
+    that cover it (their mean decides the tag); tokens no later window reaches are decoded up to a safe cut;
+    a window's relation pairs are scored from its features once every span inside it is decoded, and the
+    features are dropped; pairs are settled once no later window can score them."""
+
+    def __init__(self, runner: InferenceRunner, document: EncodedDocument):
+        self.runner = runner
+        self.document = document
+        self.base = 0  # tokens before this are decoded; the sums below start here
+        self.entity_sum = torch.zeros((0, len(ENTITY_TAGS)))
+        self.trigger_sum = torch.zeros((0, len(TRIGGER_TAGS)))
+        self.count = torch.zeros((0, 1))
+        self.pending: list[tuple[Window, torch.Tensor]] = []  # windows whose relations are not scored yet
+        self.entities: list[tuple[TokenSpan, float]] = []
+        self.triggers: list[tuple[TokenSpan, float]] = []
+        self.entity_starts: list[int] = []  # token starts of the spans above, for finding a window's spans
+        self.trigger_starts: list[int] = []
+        self.votes = RelationVotes(document)
+
+    def add(self, window: Window, entity: torch.Tensor, trigger: torch.Tensor, features: torch.Tensor) -> None:
+        start, end = window.token_start - self.base, window.token_end - self.base
+        if end > len(self.count):
+            grow = end - len(self.count)
+            self.entity_sum = torch.cat([self.entity_sum, torch.zeros((grow, self.entity_sum.shape[1]))])
+            self.trigger_sum = torch.cat([self.trigger_sum, torch.zeros((grow, self.trigger_sum.shape[1]))])
+            self.count = torch.cat([self.count, torch.zeros((grow, 1))])
+        self.entity_sum[start:end] += entity
+        self.trigger_sum[start:end] += trigger
+        self.count[start:end] += 1
+        if "relations" in self.runner.layers:
+            self.pending.append((window, features))
+
+    def advance(self, frontier: int) -> None:
+        """No window still to come reaches a token before ``frontier``: decode up to the last safe cut there."""
+        if frontier <= self.base:
+            return
+        entity, trigger = self._merged(frontier - self.base)
+        cut = safe_cut(self.document, [entity.argmax(-1), trigger.argmax(-1)], self.base, frontier)
+        if cut is None or cut <= self.base:
+            if len(self.pending) < MAX_PENDING_WINDOWS:
+                return  # wait for a word break
+            cut = frontier  # no break in sight (a text with no spaces): cut here rather than hold it all
+        self._decode(cut)
+
+    def finish(self) -> DecodedText:
+        if len(self.document) > self.base:
+            self._decode(len(self.document))
+        return DecodedText(
+            entities=tuple(to_prediction(self.document, span) for span in self.entities),
+            triggers=tuple(to_prediction(self.document, span) for span in self.triggers),
+            relations=self.votes.result(),
+        )
+
+    def _merged(self, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        count = self.count[:length].clamp(min=1)
+        return self.entity_sum[:length] / count, self.trigger_sum[:length] / count
+
+    def _decode(self, cut: int) -> None:
+        """Decode tokens ``base .. cut - 1``, score the windows that lie before ``cut``, drop what is done."""
+        layers = self.runner.layers
+        entity, trigger = self._merged(cut - self.base)
+        new_entities = decode_tags(entity, ENTITY_TAGS, self.document, self.base) if "entities" in layers else []
+        new_triggers = decode_tags(trigger, TRIGGER_TAGS, self.document, self.base) if "triggers" in layers else []
+        self.entities += new_entities
+        self.triggers += new_triggers
+        self.entity_starts += [span.token_start for span, _ in new_entities]
+        self.trigger_starts += [span.token_start for span, _ in new_triggers]
+        self.votes.add_spans(new_entities + new_triggers)
+        done = cut - self.base
+        self.entity_sum, self.trigger_sum = self.entity_sum[done:].clone(), self.trigger_sum[done:].clone()
+        self.count = self.count[done:].clone()
+        self.base = cut
+        self._score_windows_before(cut)
+
+    def _score_windows_before(self, cut: int) -> None:
+        if "relations" not in self.runner.layers:
+            return
+        self.pending.sort(key=lambda item: item[0].token_start)
+        ready = [item for item in self.pending if item[0].token_end <= cut]
+        self.pending = [item for item in self.pending if item[0].token_end > cut]
+        for window, features in ready:
+            inside = self._inside(window)
+            if len(inside) >= 2:
+                self.votes.add(self.runner.score_pairs(window, features, inside))
+        self.votes.settle(self.pending[0][0].token_start if self.pending else cut)
+
+    def _inside(self, window: Window) -> list[TokenSpan]:
+        """The decoded spans that lie wholly inside ``window``: entities first, then triggers, each in order."""
+        inside = []
+        for spans, starts in ((self.entities, self.entity_starts), (self.triggers, self.trigger_starts)):
+            first = bisect.bisect_left(starts, window.token_start)
+            last = bisect.bisect_left(starts, window.token_end)
+            inside += [span for span, _ in spans[first:last] if span.token_end <= window.token_end]
+        return inside
 class _NoBar:
     def update(self, n: int) -> None:
         pass

@@ -8,12 +8,13 @@ articles restate one incident many times, and one record per incident is what an
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 
 from .counts import parse_count
 from .dates import resolve_date
-from .places import resolve_places
+from .places import PlaceIndex
 from ..records import Incident, RelationPrediction, SpanPrediction
 from ..schema import ACLED_TYPES, ROLE_FIELDS
 
@@ -82,42 +83,77 @@ def assemble(text: str, entities: tuple[SpanPrediction, ...], triggers: tuple[Sp
     clusters: dict[int, list[int]] = {}
     for i in range(len(triggers)):
         clusters.setdefault(find(i), []).append(i)
-    locations = tuple(e for e in entities if e.label == "Location")
+    places = PlaceIndex(text, [e for e in entities if e.label == "Location"])
     sentence_ranges = sentences(text)
+    sentence_ranges = (sentence_ranges, [start for start, _ in sentence_ranges])  # with starts, for bisect
     incidents = [
         _incident(text, [triggers[i] for i in members], [r for i in members for r in roles_by_trigger[i]],
-                  locations, sentence_ranges, publication_date)
+                  places, sentence_ranges, publication_date)
         for _, members in sorted(clusters.items())
     ]
     return tuple(incidents)
 
 
 def _merge_compatible(text, triggers, roles_by_trigger, find, union) -> None:
-    """Join each later trigger to the earliest compatible cluster (kept as sets, so long articles stay fast)."""
+    """Join each later trigger to the earliest compatible cluster. Clusters are found through indexes (roots
+    per event type, roots per role filler), so an article with thousands of triggers stays fast."""
     def fillers(i: int) -> set[tuple[str, str]]:
         return {(r.label, r.tail.text.lower()) for r in roles_by_trigger[i] if r.label in MERGE_ROLES}
 
-    cluster_fillers: dict[int, set] = {}
-    for i in range(len(triggers)):
-        cluster_fillers.setdefault(find(i), set()).update(fillers(i))
+    event_type = [ACLED_TYPES[trigger.label].event_type for trigger in triggers]
+    own_fillers = [fillers(i) for i in range(len(triggers))]
+    holders: dict[tuple[str, str], set[int]] = {}  # filler -> triggers (later: their roots) that have it
+    for i, own in enumerate(own_fillers):
+        for filler in own:
+            holders.setdefault(filler, set()).add(i)
+    roots_by_type: dict[str, list[int]] = {}  # roots of the clusters seen so far, ascending, per event type
     for later in range(1, len(triggers)):
-        later_type = ACLED_TYPES[triggers[later].label].event_type
-        own = fillers(later)
+        root = find(later - 1)
+        if root == later - 1:
+            roots_by_type.setdefault(event_type[root], []).append(root)
+        later_type, later_root, own = event_type[later], find(later), own_fillers[later]
         is_anaphor = bool(_ANAPHOR.search(text[max(0, triggers[later].start - 40):triggers[later].start]))
-        later_root = find(later)
-        for root in sorted({find(i) for i in range(later)}):
-            if root == later_root or ACLED_TYPES[triggers[root].label].event_type != later_type:
-                continue
-            # a bare trigger (no roles of its own: "the strikes", "shelling") is a further mention, not a record
-            bare = not roles_by_trigger[later]
-            if own & cluster_fillers.get(root, set()) or bare or (is_anaphor and not own):
-                merged = cluster_fillers.pop(later_root, set()) | cluster_fillers.pop(root, set())
-                union(root, later)
-                cluster_fillers[find(root)] = merged
-                break
+        # a bare trigger (no roles of its own: "the strikes", "shelling") is a further mention, not a record
+        if not roles_by_trigger[later] or (is_anaphor and not own):
+            target = _earliest_root(roots_by_type.get(later_type, []), find, later_root)
+        else:
+            target = None
+            for filler in own:
+                roots = {find(i) for i in holders[filler]}
+                holders[filler] = roots  # a cluster's root stands for all its members
+                candidates = [r for r in roots if r < later and r != later_root and event_type[r] == later_type]
+                if candidates and (target is None or min(candidates) < target):
+                    target = min(candidates)
+        if target is not None:
+            union(target, later)
 
 
-def _incident(text, triggers, roles, locations, sentence_ranges, publication_date) -> Incident:
+def _earliest_root(roots: list[int], find, exclude: int) -> int | None:
+    """The first root in ``roots`` that is still a root and is not ``exclude``; dead roots met are dropped."""
+    position = 0
+    while position < len(roots):
+        root = roots[position]
+        if find(root) != root:
+            del roots[position]
+        elif root == exclude:
+            position += 1
+        else:
+            return root
+    return None
+
+
+def _sentences_holding(sentence_ranges: list[tuple[int, int]], starts: list[int], offsets: list[int]
+                       ) -> list[tuple[int, int]]:
+    """The sentences that hold any of ``offsets``, in text order (``starts``: the sorted sentence starts)."""
+    held = set()
+    for offset in offsets:
+        index = bisect.bisect_right(starts, offset) - 1
+        if index >= 0 and offset < sentence_ranges[index][1]:
+            held.add(index)
+    return [sentence_ranges[index] for index in sorted(held)]
+
+
+def _incident(text, triggers, roles, places: PlaceIndex, sentence_ranges, publication_date) -> Incident:
     by_role: dict[str, list[SpanPrediction]] = {label: [] for label in ROLE_FIELDS}
     for relation in sorted(roles, key=lambda r: (r.tail.start, r.tail.end)):
         bucket = by_role[relation.label]
@@ -129,17 +165,15 @@ def _incident(text, triggers, roles, locations, sentence_ranges, publication_dat
     incident_type = max(weights, key=lambda label: (weights[label], -triggers.index(
         next(t for t in triggers if t.label == label))))
     acled = ACLED_TYPES[incident_type]
-    evidence = []
-    for start, end in sentence_ranges:
-        if any(start <= t.start < end for t in triggers):
-            evidence.append(SpanPrediction(start, end, text[start:end], "sentence", 1.0))
+    evidence = [SpanPrediction(start, end, text[start:end], "sentence", 1.0)
+                for start, end in _sentences_holding(*sentence_ranges, [t.start for t in triggers])]
     return Incident(
         type=incident_type,
         event_type=acled.event_type,
         sub_event_type=acled.sub_event_type,
         triggers=tuple(sorted(triggers, key=lambda t: t.start)),
         dates=tuple(resolve_date(span, publication_date) for span in by_role["time"]),
-        places=tuple(resolve_places(by_role["place"], text, list(locations))),
+        places=tuple(places.resolve_all(by_role["place"])),
         attackers=tuple(by_role["attacker"]),
         targets=tuple(by_role["target"]),
         victims=tuple(by_role["victim"]),

@@ -61,8 +61,7 @@ def resolve_places(places: list[SpanPrediction], text: str, locations: list[Span
     the gazetteer knows the place itself, never borrowed from a parent. Ambiguous names prefer a country the
     article names, then the most populous candidate.
     """
-    article = _Article(text, locations)
-    return [article.resolve(place) for place in places]
+    return PlaceIndex(text, locations).resolve_all(places)
 
 
 def place_hierarchy_string(place: Place) -> str:
@@ -70,11 +69,13 @@ def place_hierarchy_string(place: Place) -> str:
     return " > ".join(place.hierarchy)
 
 
-class _Article:
-    """One article's Location spans, indexed so that resolving many places stays linear in the article."""
+class PlaceIndex:
+    """One article's Location spans and region phrases, indexed once so that resolving the places of every
+    incident of a long article stays linear in its length."""
 
     def __init__(self, text: str, locations: list[SpanPrediction]):
         self.text = text
+        self.admin1_names = _admin1_phrases(text)
         self.locations = sorted(locations, key=lambda loc: (loc.start, loc.end))
         self.starts = [loc.start for loc in self.locations]
         self.mentions: dict[str, list[SpanPrediction]] = {}
@@ -83,6 +84,10 @@ class _Article:
         self.countries = tuple(dict.fromkeys(place_name(loc.text) for loc in self.locations
                                              if _is_country(place_name(loc.text))))
         self._parents: dict[tuple[int, int], str | None] = {}
+        self._name_parents: dict[str, list[str]] = {}
+
+    def resolve_all(self, places: list[SpanPrediction]) -> list[Place]:
+        return [self.resolve(place) for place in places]
 
     def resolve(self, place: SpanPrediction) -> Place:
         chain = self.chain(place)
@@ -91,26 +96,41 @@ class _Article:
         position, entry = _gazetteer_entry(regions, named_countries, self.countries)
         country = (gazetteer.lookup(named_countries[0], kind="country").name if named_countries
                    else entry.country if entry else None)
-        admin1 = next((name for name in regions if _named_as_admin1(self.text, name)),
+        admin1 = next((name for name in regions if self.named_as_admin1(name)),
                       entry.admin1 if entry else None)
         hierarchy = regions + _missing([admin1], regions) + _missing([country], regions)
         latitude, longitude = (entry.latitude, entry.longitude) if entry and position == 0 else (None, None)
         return Place(place, tuple(hierarchy), country, admin1, latitude, longitude)
 
+    def named_as_admin1(self, name: str) -> bool:
+        """Does the article call ``name`` a first-level region ("Idlib province", "the province of Aleppo")?"""
+        if len(name) > _MAX_GAP:  # longer than the phrases indexed: search the text itself
+            escaped = re.escape(name)
+            return bool(re.search(rf"\b{escaped}\s+{_ADMIN1_WORD}\b|\b{_ADMIN1_WORD}\s+of\s+{escaped}\b",
+                                  self.text, re.IGNORECASE))
+        return name.lower() in self.admin1_names
+
     def chain(self, place: SpanPrediction) -> list[str]:
         """The place and the parents the article gives it, most specific first: ["Kafr Jallis", "Idlib"].
         A parent found at any mention of a name counts ("Idlib, in northwestern Syria" further down)."""
         chain = [place_name(place.text)]
-        mentions = [place]
+        candidates = [p for p in (self.parent(place),) if p] + self.name_parents(chain[0])
         while len(chain) <= _MAX_DEPTH and not _is_country(chain[-1]):
-            mentions += self.mentions.get(_key(chain[-1]), [])
-            parents = (self.parent(mention) for mention in mentions)
-            parent = next((p for p in parents if p and _key(p) not in {_key(name) for name in chain}), None)
+            named = {_key(name) for name in chain}
+            parent = next((p for p in candidates if _key(p) not in named), None)
             if parent is None:
                 break
             chain.append(parent)
-            mentions = []
+            candidates = self.name_parents(parent)
         return chain
+
+    def name_parents(self, name: str) -> list[str]:
+        """The parents found at the mentions of ``name``, in text order (computed once per name)."""
+        key = _key(name)
+        if key not in self._name_parents:
+            parents = (self.parent(mention) for mention in self.mentions.get(key, []))
+            self._name_parents[key] = [p for p in parents if p]
+        return self._name_parents[key]
 
     def parent(self, span: SpanPrediction) -> str | None:
         """The location the words right around ``span`` put it in or by, if any (cached per span)."""
@@ -160,8 +180,23 @@ def _key(text: str) -> str:
     return gazetteer.name_key(place_name(text))
 
 
-def _named_as_admin1(text: str, name: str) -> bool:
-    """Does the article call ``name`` a first-level region ("Idlib province", "the province of Aleppo")?"""
-    escaped = re.escape(name)
-    return bool(re.search(rf"\b{escaped}\s+{_ADMIN1_WORD}\b|\b{_ADMIN1_WORD}\s+of\s+{escaped}\b", text,
-                          re.IGNORECASE))
+def _admin1_phrases(text: str) -> set[str]:
+    """Every lower-cased string that the text puts right before a first-level region word ("idlib" of "Idlib
+    province") or right after "<word> of" ("aleppo" of "province of Aleppo"), up to ``_MAX_GAP`` characters,
+    starting and ending at word boundaries: one pass over the text instead of one search per name."""
+    names: set[str] = set()
+    for match in _ADMIN1_BEFORE.finditer(text):
+        start = max(0, match.start() - _MAX_GAP)
+        names.update(text[m.start():match.start()].lower() for m in _WORD_START.finditer(text, start, match.start())
+                     if m.start() > start or start == 0 or not text[start - 1].isalnum())
+    for match in _ADMIN1_OF.finditer(text):
+        end = min(len(text), match.end() + _MAX_GAP)
+        names.update(text[match.end():m.end()].lower() for m in _WORD_END.finditer(text, match.end(), end)
+                     if m.end() < end or end == len(text) or not text[end].isalnum())
+    return names
+
+
+_ADMIN1_BEFORE = re.compile(rf"(?<=\w)\s+{_ADMIN1_WORD}\b", re.IGNORECASE)  # "Idlib| province"
+_ADMIN1_OF = re.compile(rf"\b{_ADMIN1_WORD}\s+of\s+(?=\w)", re.IGNORECASE)  # "province of |Aleppo"
+_WORD_START = re.compile(r"\b(?=\w)")
+_WORD_END = re.compile(r"(?<=\w)\b")
