@@ -2,7 +2,9 @@
 ``report.md`` rendered from them, and ``write_report``, which writes ``metrics.json``, ``report.md`` and
 ``report.html`` (rendered by ``report_html``).
 
-Every number shown comes from the metrics dict; sections the dict lacks are reported as absent.
+Every number shown comes from the metrics dict; sections the dict lacks are reported as absent. Every value from
+data or file names is escaped by ``markdown`` (report.md, the model card) or ``html.escape`` (report.html); a cell
+our code emphasises is a ``Strong``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .markdown import Strong, escape
+from .markdown import table as markdown_table
 from .metrics import CROSS_VALIDATION_FIGURES, HEADLINE_PATHS, headline
 
 if TYPE_CHECKING:
@@ -54,7 +58,7 @@ def score_table(section: dict) -> tuple[list[str], list[list[str]]]:
     rows = [_prf_row(label, scores) for label, scores in sorted((section.get("per_type") or {}).items())]
     for average in ("micro", "macro"):
         if average in section:
-            rows.append(_prf_row(f"**{average}**", section[average]))
+            rows.append(_prf_row(Strong(average), section[average]))
     return PRF_HEADER, rows
 
 
@@ -62,7 +66,7 @@ def incident_tables(section: dict) -> list[tuple[str, list[str], list[list[str]]
     tables = []
     rows = [_prf_row(role, scores) for role, scores in sorted((section.get("per_role") or {}).items())]
     if "micro" in section:
-        rows.append(_prf_row("**micro**", section["micro"]))
+        rows.append(_prf_row(Strong("micro"), section["micro"]))
     tables.append(("Incident roles", PRF_HEADER, rows))
     summary = [[key.replace("_", " "), fmt(section.get(key))]
                for key in ("type_accuracy", "count_accuracy", "count_mae", "gold_incidents", "predicted_incidents")
@@ -87,10 +91,10 @@ def peer_table(peer: dict) -> tuple[list[str], list[list[str]]]:
     for average in ("micro", "macro"):
         o, t = ours.get(average, {}), theirs.get(average, {})
         if o or t:
-            rows.append([f"**{average}**", fmt(o.get("f1")), fmt(t.get("f1")), ratio(o.get("f1"), t.get("f1")),
+            rows.append([Strong(average), fmt(o.get("f1")), fmt(t.get("f1")), ratio(o.get("f1"), t.get("f1")),
                          fmt(o.get("support", t.get("support")))])
     ours_speed, peer_speed = peer.get("ours_docs_per_second"), peer.get("docs_per_second")
-    rows.append(["**documents / second**", fmt(ours_speed, 2), fmt(peer_speed, 2), ratio(ours_speed, peer_speed), ""])
+    rows.append([Strong("documents / second"), fmt(ours_speed, 2), fmt(peer_speed, 2), ratio(ours_speed, peer_speed), ""])
     return header, rows
 
 
@@ -107,19 +111,19 @@ def cross_validation_table(cv: dict) -> tuple[list[str], list[list[str]]]:
     def steps(fold: dict) -> str:
         training = fold.get("training") or {}
         text = f"{fmt(training.get('steps'))} of {fmt(training.get('planned_steps'))}" if training else "–"
-        return text + (" **TRUNCATED**" if training.get("truncated") else "")
+        return Strong(text + " TRUNCATED") if training.get("truncated") else text
 
     rows = [[str(fold.get("held_out", "?"))] + figures(fold) + [steps(fold)] for fold in cv.get("folds") or []]
     mean = cv.get("mean") or {}
     if mean:
-        rows.append(["**mean**"] + figures(mean) + [""])
+        rows.append([Strong("mean")] + figures(mean) + [""])
     return header, rows
 
 
 def training_rows(training: dict) -> list[list[str]]:
     rows = []
     if training.get("truncated"):
-        rows.append(["**TRUNCATED**", str(training["truncated"])])
+        rows.append([Strong("TRUNCATED"), str(training["truncated"])])
     keys = ("device", "steps", "planned_steps", "best_step", "best_dev_score", "wall_time_s", "peak_rss_mb")
     rows += [[key.replace("_", " "), fmt(training.get(key))] for key in keys if key in training]
     if "dev_layers" in training:
@@ -200,31 +204,20 @@ def sections(metrics: dict) -> list[tuple[str, list[tuple[str, list[str], list[l
 
 # ---------------------------------------------------------------------------------------------------- markdown
 
-def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(_md_cell(h) for h in header) + " |",
-             "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
-    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def render_markdown(metrics: dict) -> str:
     data = metrics.get("data") or {}
     model = metrics.get("model") or {}
     lines = ["# Evaluation report", ""]
-    lines.append(f"Model: {model.get('name', 'not recorded')}. Split: {data.get('split', 'not recorded')}, "
-                 f"{fmt(data.get('documents'))} documents.")
+    lines.append(f"Model: {escape(model.get('name', 'not recorded'))}. "
+                 f"Split: {escape(data.get('split', 'not recorded'))}, {escape(fmt(data.get('documents')))} documents.")
     for heading, tables in sections(metrics):
-        lines += ([] if lines[-1] == "" else [""]) + [f"## {heading}", ""]
+        lines += ([] if lines[-1] == "" else [""]) + [f"## {escape(heading)}", ""]
         if tables is None:
             lines += ["_Not in this run's metrics._", ""]
             continue
         for title, header, rows in tables:
             if len(tables) > 1:
-                lines += [f"### {title}", ""]
+                lines += [f"### {escape(title)}", ""]
             lines += [markdown_table(header, rows) if rows else "_No rows._", ""]
     return "\n".join(lines).rstrip() + "\n"
 

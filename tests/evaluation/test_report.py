@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,49 @@ def test_many_documents_render_with_progress(tmp_path, metrics):
     views = _views()[1:] * 51
     paths = write_report(metrics, tmp_path, views)
     assert paths["html"].read_text(encoding="utf-8").count("<details") == 51
+
+
+EVIL_NAME = "<img src=x onerror=alert(1)>|[x](javascript:alert(1))\n| forged | row |"
+
+
+def _poisoned(metrics: dict) -> dict:
+    """The metrics of a run whose file names, model name, labels and fold ids carry HTML and Markdown."""
+    metrics["model"]["name"] = EVIL_NAME
+    metrics["data"]["split"] = f"file {EVIL_NAME}.json"
+    metrics["data"]["files"] = {f"data/{EVIL_NAME}.json": "deadbeef"}
+    metrics["entities"]["per_type"][EVIL_NAME] = {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}
+    metrics["cross_validation"]["folds"][0]["held_out"] = EVIL_NAME
+    metrics["peer"]["name"] = EVIL_NAME
+    metrics["training"]["truncated"] = EVIL_NAME
+    return metrics
+
+
+def assert_escaped(markdown: str) -> None:
+    """No raw HTML or link from a value, and every table row has as many cells as its header."""
+    assert "<img" not in markdown and "[x](javascript" not in markdown
+    assert "&lt;img src=x onerror=alert(1)&gt;" in markdown and "\\[x\\](javascript" in markdown
+    assert "\n| forged" not in markdown  # a line break in a value never starts a table row
+    cells = None
+    for line in markdown.splitlines():
+        if not line.startswith("|"):
+            cells = None
+            continue
+        count = len(re.findall(r"(?<!\\)\|", line))
+        cells = cells or count
+        assert count == cells, line
+
+
+def test_markdown_escapes_values_from_data_and_file_names(metrics):
+    markdown = render_markdown(_poisoned(metrics))
+    assert_escaped(markdown)
+    assert "| &lt;img src=x onerror=alert(1)&gt;\\|\\[x\\](javascript:alert(1)) \\| forged \\| row \\| | 1.000 |" \
+        in markdown
+    assert "Model: &lt;img" in markdown and "## Peer comparison: &lt;img" in markdown
+    assert "| **micro** | 0.820 | 0.760 | 0.789 | 55 |" in markdown  # our own emphasis is kept
+
+
+def test_html_bolds_only_our_own_emphasis(tmp_path, metrics):
+    metrics["entities"]["per_type"]["**Fake**"] = {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}
+    page = write_report(_poisoned(metrics), tmp_path, [])["html"].read_text(encoding="utf-8")
+    assert "<td><b>micro</b></td>" in page and "<td>**Fake**</td>" in page
+    assert "<img src=x" not in page
