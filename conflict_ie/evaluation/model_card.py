@@ -17,8 +17,9 @@ from ..config import DEFAULT_ENCODER, base_model_of
 from ..schema import LAYERS
 from .markdown import code, escape, fence
 from .metrics import headline
-from .report import (cross_validation_table, fmt, hash_rows, incident_tables, markdown_table, peer_table, ratio,
-                     score_table, training_rows)
+from .metrics import NOT_ANNOTATED, layer_status
+from .report import (cross_validation_table, fmt, hash_rows, incident_tables, layer_note, markdown_table, peer_table,
+                     ratio, score_table, training_rows)
 
 TAGS = ["token-classification", "named-entity-recognition", "relation-extraction", "event-extraction",
         "armed-conflict", "news"]
@@ -63,16 +64,26 @@ def _encoder(metrics: dict) -> str:
     return str((metrics.get("model") or {}).get("encoder") or DEFAULT_ENCODER)
 
 
+def _layer(metrics: dict, key: str, tables: str) -> str:
+    """A scored layer's tables, after the report's note where the layer is not annotated (then without tables:
+    its zeros mean nothing) or annotated without gold items."""
+    note = layer_note(metrics, key)
+    if layer_status(metrics[key]) == NOT_ANNOTATED:
+        return f"_{escape(note)}_"
+    return f"_{escape(note)}_\n\n{tables}" if note else tables
+
+
 def _score_section(metrics: dict, key: str, what: str) -> str:
     if key not in metrics:
         return absent(what)
-    return markdown_table(*score_table(metrics[key]))
+    return _layer(metrics, key, markdown_table(*score_table(metrics[key])))
 
 
 def _incidents(metrics: dict) -> str:
     if "incidents" not in metrics:
         return absent("Incident scoring")
-    return "\n\n".join(markdown_table(header, rows) for _, header, rows in incident_tables(metrics["incidents"]))
+    return _layer(metrics, "incidents", "\n\n".join(
+        markdown_table(header, rows) for _, header, rows in incident_tables(metrics["incidents"])))
 
 
 def _peer(metrics: dict) -> str:
@@ -122,8 +133,8 @@ def _training(metrics: dict) -> str:
         rows.insert(0, ["seed", str(model["seed"])])
     lead = ""
     if training.get("truncated"):
-        lead += (f"**This model is truncated: {escape(training['truncated'])}.** Its figures are those of an unfinished "
-                 "run, and another machine would stop it at another step.\n\n")
+        lead += (f"**This model is truncated: {escape(training['truncated'])}.** Its figures are those of an "
+                 "unfinished run, and another machine would stop it at another step.\n\n")
     untrained = [layer for layer in LAYERS if layer not in model.get("layers", ())]
     if model.get("layers") is not None and untrained:
         lead += (f"Its training data annotated no {' or '.join(untrained)}, so it does not predict "
@@ -132,8 +143,8 @@ def _training(metrics: dict) -> str:
     determinism = model.get("determinism") or {}
     if determinism:
         lead += (f"Training length is a step budget and every random draw is seeded and checkpointed; with "
-                 f"{escape(determinism.get('num_threads'))} threads and deterministic kernels the same command gives the "
-                 "same weights on a slow, busy or interrupted machine (same torch version and CPU kind).\n\n")
+                 f"{escape(determinism.get('num_threads'))} threads and deterministic kernels the same command gives "
+                 "the same weights on a slow, busy or interrupted machine (same torch version and CPU kind).\n\n")
     return lead + markdown_table(["Measure", "Value"], rows) if rows else absent("Training information")
 
 

@@ -15,12 +15,16 @@ from typing import TYPE_CHECKING
 
 from .markdown import Strong, escape
 from .markdown import table as markdown_table
-from .metrics import CROSS_VALIDATION_FIGURES, HEADLINE_PATHS, headline
+from .metrics import CROSS_VALIDATION_FIGURES, HEADLINE_PATHS, NO_GOLD, NOT_ANNOTATED, headline, layer_status
 
 if TYPE_CHECKING:
     from .evaluate import EvaluatedDocument
 
 SCORE_SECTIONS = (("entities", "Entities"), ("triggers", "Incident triggers"), ("relations", "Relations"))
+# What each scored layer is called in a sentence, and what its gold items are.
+LAYER_WORDS = {"entities": ("entities", "entity spans"), "triggers": ("incident triggers", "trigger spans"),
+               "relations": ("relations", "relations"),
+               "incidents": ("incidents (triggers and relations together)", "incident role fillers")}
 
 
 # ---------------------------------------------------------------------------------------------------- formatting
@@ -94,7 +98,8 @@ def peer_table(peer: dict) -> tuple[list[str], list[list[str]]]:
             rows.append([Strong(average), fmt(o.get("f1")), fmt(t.get("f1")), ratio(o.get("f1"), t.get("f1")),
                          fmt(o.get("support", t.get("support")))])
     ours_speed, peer_speed = peer.get("ours_docs_per_second"), peer.get("docs_per_second")
-    rows.append([Strong("documents / second"), fmt(ours_speed, 2), fmt(peer_speed, 2), ratio(ours_speed, peer_speed), ""])
+    rows.append([Strong("documents / second"), fmt(ours_speed, 2), fmt(peer_speed, 2), ratio(ours_speed, peer_speed),
+                 ""])
     return header, rows
 
 
@@ -106,7 +111,8 @@ def cross_validation_table(cv: dict) -> tuple[list[str], list[list[str]]]:
 
     def figures(scores: dict) -> list[str]:
         values = headline(scores)
-        return [fmt(getattr(values, name)) for name in CROSS_VALIDATION_FIGURES]
+        return [NOT_ANNOTATED if layer_status(scores.get(HEADLINE_PATHS[name][0])) == NOT_ANNOTATED
+                else fmt(getattr(values, name)) for name in CROSS_VALIDATION_FIGURES]
 
     def steps(fold: dict) -> str:
         training = fold.get("training") or {}
@@ -174,17 +180,53 @@ def identity_rows(metrics: dict) -> list[list[str]]:
     return rows
 
 
-def sections(metrics: dict) -> list[tuple[str, list[tuple[str, list[str], list[list[str]]]] | None]]:
-    """The report as (heading, tables) pairs; ``None`` tables mean the metrics dict lacks that section."""
+def layer_note(metrics: dict, key: str) -> str | None:
+    """A sentence for a scored layer whose figures mean nothing as they stand (see ``metrics.layer_status``):
+    not annotated by any evaluated document, or annotated without any gold item; None otherwise."""
+    section = metrics.get(key)
+    status = layer_status(section)
+    what, items = LAYER_WORDS[key]
+    if status == NOT_ANNOTATED:
+        documents = (metrics.get("data") or {}).get("documents")
+        scope = {1: "the one evaluated document does not annotate"}.get(
+            documents, f"none of the {documents} evaluated documents annotates" if isinstance(documents, int)
+            else "none of the evaluated documents annotates")
+        return f"Not annotated: {scope} {what}, so there is nothing to score."
+    if status == NO_GOLD:
+        documents = section["documents"]
+        scope = "The one evaluated document that annotates" if documents == 1 else \
+            f"The {documents} evaluated documents that annotate"
+        return (f"{scope} {what} {'holds' if documents == 1 else 'hold'} no gold {items}: recall and F1 are 0 by "
+                "convention, and any row below is a spurious prediction.")
+    return None
+
+
+Tables = list[tuple[str, list[str], list[list[str]]]]
+
+
+def sections(metrics: dict) -> list[tuple[str, Tables | None, str | None]]:
+    """The report as (heading, tables, note) triples. ``None`` tables with no note mean the metrics dict lacks
+    that section; a note says why a layer's figures are left out (not annotated) or how to read them (no gold)."""
     out = []
+
+    def layer(key: str, title: str, tables) -> None:
+        note = layer_note(metrics, key)
+        out.append((title, None if layer_status(metrics[key]) == NOT_ANNOTATED else tables(), note))
+
     for key, title in SCORE_SECTIONS:
-        out.append((title, [(title, *score_table(metrics[key]))] if key in metrics else None))
-    out.append(("Incidents", incident_tables(metrics["incidents"]) if "incidents" in metrics else None))
+        if key in metrics:
+            layer(key, title, lambda key=key, title=title: [(title, *score_table(metrics[key]))])
+        else:
+            out.append((title, None, None))
+    if "incidents" in metrics:
+        layer("incidents", "Incidents", lambda: incident_tables(metrics["incidents"]))
+    else:
+        out.append(("Incidents", None, None))
     if "peer" in metrics:
         peer = metrics["peer"]
-        out.append((f"Peer comparison: {peer.get('name', 'peer')}", [("Shared types", *peer_table(peer))]))
+        out.append((f"Peer comparison: {peer.get('name', 'peer')}", [("Shared types", *peer_table(peer))], None))
     else:
-        out.append(("Peer comparison", None))
+        out.append(("Peer comparison", None, None))
     if "cross_validation" in metrics:
         cv = metrics["cross_validation"]
         tables = [("Folds", *cross_validation_table(cv))]
@@ -192,13 +234,13 @@ def sections(metrics: dict) -> list[tuple[str, list[tuple[str, list[str], list[l
         extra += [["fold override", str(o)] for o in cv.get("fold_overrides") or []]
         if extra:
             tables.append(("Cross-validation setup", ["", "Value"], extra))
-        out.append(("Cross-validation", tables))
+        out.append(("Cross-validation", tables, None))
     else:
-        out.append(("Cross-validation", None))
+        out.append(("Cross-validation", None, None))
     out.append(("Training", [("Training", ["Measure", "Value"], training_rows(metrics["training"]))]
-                if "training" in metrics else None))
+                if "training" in metrics else None, None))
     rows = identity_rows(metrics)
-    out.append(("Model and data", [("Identity", ["", "Value"], rows)] if rows else None))
+    out.append(("Model and data", [("Identity", ["", "Value"], rows)] if rows else None, None))
     return out
 
 
@@ -210,10 +252,12 @@ def render_markdown(metrics: dict) -> str:
     lines = ["# Evaluation report", ""]
     lines.append(f"Model: {escape(model.get('name', 'not recorded'))}. "
                  f"Split: {escape(data.get('split', 'not recorded'))}, {escape(fmt(data.get('documents')))} documents.")
-    for heading, tables in sections(metrics):
+    for heading, tables, note in sections(metrics):
         lines += ([] if lines[-1] == "" else [""]) + [f"## {escape(heading)}", ""]
+        if note:
+            lines += [f"_{escape(note)}_", ""]
         if tables is None:
-            lines += ["_Not in this run's metrics._", ""]
+            lines += [] if note else ["_Not in this run's metrics._", ""]
             continue
         for title, header, rows in tables:
             if len(tables) > 1:

@@ -241,10 +241,13 @@ def render_html(metrics: dict, views: list[EvaluatedDocument]) -> str:
              "<h1>Evaluation report</h1>",
              f"<p>Model: {e(str(model.get('name', 'not recorded')))}. Split: {e(str(data.get('split', 'not recorded')))}, "
              f"{e(fmt(data.get('documents')))} documents.</p>"]
-    for heading, tables in sections(metrics):
+    for heading, tables, note in sections(metrics):
         parts.append(f"<h2>{e(heading)}</h2>")
+        if note:
+            parts.append(f"<p class='absent'>{e(note)}</p>")
         if tables is None:
-            parts.append("<p class='absent'>Not in this run's metrics.</p>")
+            if not note:
+                parts.append("<p class='absent'>Not in this run's metrics.</p>")
             continue
         for title, header, rows in tables:
             if len(tables) > 1:

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from conflict_ie.data.document import Document, Span
-from conflict_ie.records import Incident, SpanPrediction
-from conflict_ie.evaluation.evaluate import EvaluatedDocument
+from conflict_ie.evaluation.evaluate import EvaluatedDocument, evaluate_documents
+from conflict_ie.evaluation.metrics import headline
 from conflict_ie.evaluation.report import render_markdown, write_report
+from conflict_ie.records import ArticleResult, Incident, SpanPrediction
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "metrics_example.json"
 
@@ -138,3 +139,46 @@ def test_html_bolds_only_our_own_emphasis(tmp_path, metrics):
     page = write_report(_poisoned(metrics), tmp_path, [])["html"].read_text(encoding="utf-8")
     assert "<td><b>micro</b></td>" in page and "<td>**Fake**</td>" in page
     assert "<img src=x" not in page
+
+
+class _NoPredictions:
+    """A stand-in predictor that finds nothing: enough to run evaluate_documents without a model."""
+
+    def predict(self, texts, publication_dates=None, progress=False):
+        return [ArticleResult() for _ in texts]
+
+
+def entity_corpus_metrics(metrics: dict) -> dict:
+    """The example metrics with triggers, relations and incidents scored as evaluate does on re3d-like documents:
+    entities and relations annotated (no relation in them), triggers not annotated, so no incidents either."""
+    text = "Coalition forces met in Baghdad."
+    document = Document(id="re3d-1", text=text, spans=(Span("s1", 24, 31, "Baghdad", "Location"),),
+                        layers=frozenset({"entities", "relations"}))
+    scored, _ = evaluate_documents(_NoPredictions(), [document])
+    metrics.update({key: scored[key] for key in ("triggers", "relations", "incidents")})
+    metrics["cross_validation"]["folds"][0]["triggers"] = scored["triggers"]
+    return metrics
+
+
+def _section(markdown: str, heading: str) -> str:
+    return markdown.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_layers_no_document_annotates_are_marked_not_scored(tmp_path, metrics):
+    metrics = entity_corpus_metrics(metrics)
+    assert metrics["triggers"]["documents"] == 0 and metrics["incidents"]["documents"] == 0
+    figures = headline(metrics)
+    assert figures.trigger_f1 is None and figures.incident_role_f1 is None  # not 0.0
+    assert figures.relation_f1 == 0.0 and figures.entity_micro_f1 == metrics["entities"]["micro"]["f1"]
+    markdown = render_markdown(metrics)
+    for heading, what in (("Incident triggers", "incident triggers"), ("Incidents", "incidents")):
+        section = _section(markdown, heading)
+        assert f"_Not annotated: none of the 4 evaluated documents annotates {what}" in section
+        assert "0.000" not in section and "|" not in section
+    relations = _section(markdown, "Relations")  # annotated, but without any gold relation
+    assert "_The one evaluated document that annotates relations holds no gold relations" in relations
+    assert "| **micro** | 0.000 | 0.000 | 0.000 | 0 |" in relations
+    assert "| seed-1 | 0.646 | not annotated | 0.444 | 0.500 |" in _section(markdown, "Cross-validation")
+    page = write_report(metrics, tmp_path, [])["html"].read_text(encoding="utf-8")
+    assert page.count("Not annotated: none of the 4 evaluated documents") == 2
+    assert "holds no gold relations" in page and "<td>not annotated</td>" in page
