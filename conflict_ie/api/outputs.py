@@ -1,10 +1,19 @@
-"""Writing results for people and other tools: JSON lines, a readable incident table, ACLED-style CSV rows."""
+"""Writing results for people and other tools: JSON lines, a readable incident table, ACLED-style CSV rows.
+
+Article text and file names reach every output. JSON lines are data for programs and stay raw. The CSV is read by
+spreadsheets, which run a cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return as a formula
+(OWASP "CSV Injection"): such text cells get a leading single quote unless ``raw=True``; numbers the program
+produced (coordinates, counts, offsets, confidence) stay numbers. The table is read in a terminal: line breaks
+and tabs in a value become spaces and other control characters (terminal escapes, bidirectional overrides) are
+shown as ``\\xNN`` / ``\\uNNNN``, so a value never forges a line or repaints the screen.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 
 from ..records import ArticleResult, Incident
 from ..schema import INCIDENT_FIELDS
@@ -56,13 +65,29 @@ def acled_row(name: str, incident: Incident) -> dict:
     }
 
 
-def to_csv(named_results: list[tuple[str, ArticleResult]]) -> str:
+# A cell starting with one of these is run as a formula by common spreadsheet programs (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value):
+    """A CSV cell a spreadsheet shows as text: a string starting with a formula character gets a leading single
+    quote. Numbers (int or float, as ``acled_row`` gives coordinates, counts, offsets and confidence) and other
+    strings are returned unchanged, so a negative longitude stays a number."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def to_csv(named_results: list[tuple[str, ArticleResult]], raw: bool = False) -> str:
+    """ACLED-style CSV, one row per incident. Text cells that a spreadsheet would run as a formula are
+    neutralised (see ``spreadsheet_cell``); ``raw=True`` writes every value as it is, for programs."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=ACLED_COLUMNS)
     writer.writeheader()
     for name, result in named_results:
         for incident in result.incidents:
-            writer.writerow(acled_row(name, incident))
+            row = acled_row(name, incident)
+            writer.writerow(row if raw else {key: spreadsheet_cell(value) for key, value in row.items()})
     return buffer.getvalue()
 
 
@@ -74,6 +99,18 @@ def to_jsonl(named_results: list[tuple[str, ArticleResult]]) -> str:
 # How the table names a field, where it differs from the record's field name.
 TABLE_LABELS = {"dates": "date", "places": "place", "instruments": "weapons", "fatalities": "killed",
                 "injuries": "injured"}
+
+
+_LINE_BREAKS = re.compile(r"[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+")
+# C0/C1 controls (terminal escapes among them) and bidirectional embeddings, overrides and isolates
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def plain(text) -> str:
+    """A value for one line of the table: line breaks and tabs become one space, other control characters are
+    shown escaped (``\\x1b``, ``\\u202e``)."""
+    text = _LINE_BREAKS.sub(" ", str(text))
+    return _INVISIBLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def _table_value(incident: Incident, field: str, row: dict) -> str:
@@ -91,14 +128,14 @@ def to_table(named_results: list[tuple[str, ArticleResult]]) -> str:
     """A plain-text summary a person can read: one block per incident."""
     lines = []
     for name, result in named_results:
-        lines.append(f"== {name}: {len(result.incidents)} incident(s), {len(result.entities)} entities")
+        lines.append(f"== {plain(name)}: {len(result.incidents)} incident(s), {len(result.entities)} entities")
         for number, incident in enumerate(result.incidents, start=1):
             row = acled_row(name, incident)
-            lines.append(f"  [{number}] {incident.type} ({incident.event_type} / {incident.sub_event_type}), "
-                         f"confidence {incident.confidence:.2f}")
-            lines.append(f"      triggers:   {_texts(incident.triggers)}")
+            lines.append(f"  [{number}] {plain(incident.type)} ({plain(incident.event_type)} / "
+                         f"{plain(incident.sub_event_type)}), confidence {incident.confidence:.2f}")
+            lines.append(f"      triggers:   {plain(_texts(incident.triggers))}")
             for field in INCIDENT_FIELDS:
                 value = _table_value(incident, field, row)
                 if value:
-                    lines.append(f"      {TABLE_LABELS.get(field, field) + ':':11} {value}")
+                    lines.append(f"      {TABLE_LABELS.get(field, field) + ':':11} {plain(value)}")
     return "\n".join(lines) + "\n"

@@ -63,8 +63,8 @@ def evaluate_documents(predictor, documents: list[Document], *, peer: bool = Fal
     gold = {documents[i].id: list(gold_incidents(documents[i]))
             for i in with_incidents}
     pred = {documents[i].id: list(results[i].incidents) for i in with_incidents}
-    if with_incidents:
-        metrics["incidents"] = incident_scores(gold, pred)
+    # always written: with no document annotating triggers and relations it records documents == 0 (not annotated)
+    metrics["incidents"] = incident_scores(gold, pred)
     metrics["confusion"] = entity_confusion(documents, predicted)
     metrics["speed"] = {"documents": len(documents), "seconds": round(seconds, 3),
                         "docs_per_second": round(len(documents) / seconds, 3) if seconds else None}

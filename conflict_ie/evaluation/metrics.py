@@ -11,6 +11,10 @@ Every score dict has the same shape, and every figure is a plain ``float`` or ``
 
 ``support`` is the number of gold items; macro averages P/R/F1 over every type present in gold or predictions
 (as seqeval does) and its support is the total gold count. A type absent from both gets no row.
+
+``documents`` counts the documents scored for the layer: only those that annotate it (``Document.layers``). A
+section with ``documents == 0`` is a layer no evaluated document annotates: its zeros mean nothing, ``headline``
+gives None for it and the reports say "not annotated" (``layer_status``).
 """
 
 from __future__ import annotations
@@ -56,11 +60,34 @@ HEADLINE_PATHS = {"entity_micro_f1": ("entities", "micro"), "entity_macro_f1": (
 CROSS_VALIDATION_FIGURES = ("entity_micro_f1", "trigger_f1", "relation_f1", "incident_role_f1")
 
 
+# What ``layer_status`` says of a score section.
+NOT_ANNOTATED = "not annotated"  # no scored document annotates the layer: there was nothing to score
+NO_GOLD = "no gold"  # documents annotate the layer but hold none of it: recall and F1 are 0 by convention
+
+
+def layer_status(section) -> str | None:
+    """``NOT_ANNOTATED`` for a score section computed over no document (``documents == 0``), ``NO_GOLD`` for one
+    whose documents annotate the layer but whose gold support is 0, None for an ordinary section (or one that does
+    not record its documents, as a cross-validation mean)."""
+    if not isinstance(section, dict):
+        return None
+    documents = section.get("documents")
+    if documents == 0:
+        return NOT_ANNOTATED
+    if isinstance(documents, int) and (section.get("micro") or {}).get("support") == 0:
+        return NO_GOLD
+    return None
+
+
 def headline(metrics: dict) -> Headline:
     """The headline figures of a metrics dict (``evaluate``'s, ``score_documents``' or a cross-validation fold or
-    mean): each is ``metrics[layer][average]["f1"]``."""
+    mean): each is ``metrics[layer][average]["f1"]``, None where the dict lacks the layer or no scored document
+    annotates it."""
     values = {}
     for name, (layer, average) in HEADLINE_PATHS.items():
+        if layer_status(metrics.get(layer)) == NOT_ANNOTATED:
+            values[name] = None
+            continue
         value = ((metrics.get(layer) or {}).get(average) or {}).get("f1")
         values[name] = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
     return Headline(**values)

@@ -1,6 +1,8 @@
 """Model cards in Hugging Face conventions, rendered from a run's metrics dict by ``templates/model_card.md``.
 
 Nothing about numbers is hand-written: every figure comes from the metrics dict, and sections the dict lacks say so.
+Every value from data or file names (model name and path, split, corpus and file names, labels, commands) is
+escaped by ``markdown``, as in report.md.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import yaml
 
 from ..config import DEFAULT_ENCODER, base_model_of
 from ..schema import LAYERS
+from .markdown import code, escape, fence
 from .metrics import headline
-from .report import (cross_validation_table, fmt, hash_rows, incident_tables, markdown_table, peer_table, ratio,
-                     score_table, training_rows)
+from .metrics import NOT_ANNOTATED, layer_status
+from .report import (cross_validation_table, fmt, hash_rows, incident_tables, layer_note, markdown_table, peer_table,
+                     ratio, score_table, training_rows)
 
 TAGS = ["token-classification", "named-entity-recognition", "relation-extraction", "event-extraction",
         "armed-conflict", "news"]
@@ -60,16 +64,26 @@ def _encoder(metrics: dict) -> str:
     return str((metrics.get("model") or {}).get("encoder") or DEFAULT_ENCODER)
 
 
+def _layer(metrics: dict, key: str, tables: str) -> str:
+    """A scored layer's tables, after the report's note where the layer is not annotated (then without tables:
+    its zeros mean nothing) or annotated without gold items."""
+    note = layer_note(metrics, key)
+    if layer_status(metrics[key]) == NOT_ANNOTATED:
+        return f"_{escape(note)}_"
+    return f"_{escape(note)}_\n\n{tables}" if note else tables
+
+
 def _score_section(metrics: dict, key: str, what: str) -> str:
     if key not in metrics:
         return absent(what)
-    return markdown_table(*score_table(metrics[key]))
+    return _layer(metrics, key, markdown_table(*score_table(metrics[key])))
 
 
 def _incidents(metrics: dict) -> str:
     if "incidents" not in metrics:
         return absent("Incident scoring")
-    return "\n\n".join(markdown_table(header, rows) for _, header, rows in incident_tables(metrics["incidents"]))
+    return _layer(metrics, "incidents", "\n\n".join(
+        markdown_table(header, rows) for _, header, rows in incident_tables(metrics["incidents"])))
 
 
 def _peer(metrics: dict) -> str:
@@ -79,8 +93,8 @@ def _peer(metrics: dict) -> str:
     # both sides are entity scores: ours restricted to the shared types, and the peer's
     ours = headline({"entities": peer.get("ours_on_shared_types")}).entity_micro_f1
     theirs = headline(peer).entity_micro_f1
-    lead = (f"{peer.get('name', 'The peer')} scored on the entity types both systems share "
-            f"({', '.join(peer.get('shared_types') or [])}), against the same gold spans. "
+    lead = (f"{escape(peer.get('name', 'The peer'))} scored on the entity types both systems share "
+            f"({escape(', '.join(map(str, peer.get('shared_types') or [])))}), against the same gold spans. "
             f"Micro F1: ours {fmt(ours)}, peer {fmt(theirs)} ({ratio(ours, theirs)}). "
             f"Throughput: ours {fmt(peer.get('ours_docs_per_second'), 2)} documents/s, "
             f"peer {fmt(peer.get('docs_per_second'), 2)} documents/s.")
@@ -95,9 +109,9 @@ def _cross_validation(metrics: dict) -> str:
     text = (f"Leave-one-out over the seed articles: {len(folds)} folds, each holding out one article and training on "
             f"the rest.")
     if cv.get("fold_overrides"):
-        text += " Per-fold overrides: " + ", ".join(f"`{o}`" for o in cv["fold_overrides"]) + "."
+        text += " Per-fold overrides: " + ", ".join(code(o) for o in cv["fold_overrides"]) + "."
     if cv.get("command"):
-        text += f" Command: `{cv['command']}`."
+        text += f" Command: {code(cv['command'])}."
     return text + "\n\n" + markdown_table(*cross_validation_table(cv))
 
 
@@ -119,8 +133,8 @@ def _training(metrics: dict) -> str:
         rows.insert(0, ["seed", str(model["seed"])])
     lead = ""
     if training.get("truncated"):
-        lead += (f"**This model is truncated: {training['truncated']}.** Its figures are those of an unfinished "
-                 "run, and another machine would stop it at another step.\n\n")
+        lead += (f"**This model is truncated: {escape(training['truncated'])}.** Its figures are those of an "
+                 "unfinished run, and another machine would stop it at another step.\n\n")
     untrained = [layer for layer in LAYERS if layer not in model.get("layers", ())]
     if model.get("layers") is not None and untrained:
         lead += (f"Its training data annotated no {' or '.join(untrained)}, so it does not predict "
@@ -129,8 +143,8 @@ def _training(metrics: dict) -> str:
     determinism = model.get("determinism") or {}
     if determinism:
         lead += (f"Training length is a step budget and every random draw is seeded and checkpointed; with "
-                 f"{determinism.get('num_threads')} threads and deterministic kernels the same command gives the "
-                 "same weights on a slow, busy or interrupted machine (same torch version and CPU kind).\n\n")
+                 f"{escape(determinism.get('num_threads'))} threads and deterministic kernels the same command gives "
+                 "the same weights on a slow, busy or interrupted machine (same torch version and CPU kind).\n\n")
     return lead + markdown_table(["Measure", "Value"], rows) if rows else absent("Training information")
 
 
@@ -138,7 +152,7 @@ def _config(metrics: dict) -> str:
     config = (metrics.get("model") or {}).get("config")
     if not config:
         return absent("The resolved configuration")
-    return "```yaml\n" + yaml.safe_dump(config, sort_keys=True, default_flow_style=False).rstrip() + "\n```"
+    return fence(yaml.safe_dump(config, sort_keys=True, default_flow_style=False), "yaml")
 
 
 def _library_versions(metrics: dict) -> str:
@@ -160,7 +174,8 @@ def _evaluation_scope(metrics: dict) -> str:
     data = metrics.get("data")
     if not data:
         return "_The evaluation data is not recorded in this run's metrics._"
-    text = (f"Scored on the **{data.get('split', 'unrecorded')}** split: {fmt(data.get('documents'))} documents. "
+    text = (f"Scored on the **{escape(data.get('split', 'unrecorded'))}** split: {escape(fmt(data.get('documents')))} "
+            "documents. "
             "Entities and triggers are scored as exact spans (seqeval strict IOB2); relations as exact "
             "(head, tail, label) triples.")
     files = data.get("files") or {}
@@ -178,11 +193,11 @@ def render_model_card(metrics: dict) -> str:
     model = metrics.get("model") or {}
     values = {
         "front_matter": yaml.safe_dump(front_matter(metrics), sort_keys=False, allow_unicode=True),
-        "title": str(model.get("name", "conflict-ie")),
-        "encoder": _encoder(metrics),
-        "base_model": base_model_of(_encoder(metrics)),
-        "model_path": str(model.get("path", "not recorded")),
-        "seed": str(model.get("seed", "not recorded")),
+        "title": escape(model.get("name", "conflict-ie")),
+        "encoder": code(_encoder(metrics)),
+        "base_model": code(base_model_of(_encoder(metrics))),
+        "model_path": code(model.get("path", "not recorded")),
+        "seed": escape(model.get("seed", "not recorded")),
         "data_hashes": _data_hashes(metrics),
         "evaluation_scope": _evaluation_scope(metrics),
         "entities": _score_section(metrics, "entities", "Entity scoring"),
@@ -195,7 +210,7 @@ def render_model_card(metrics: dict) -> str:
         "training": _training(metrics),
         "config": _config(metrics),
         "library_versions": _library_versions(metrics),
-        "command": str(model.get("command") or "(not recorded in this run's metrics)"),
+        "command": fence(str(model.get("command") or "(not recorded in this run's metrics)")),
     }
     return Template(template_text()).substitute(values)
 

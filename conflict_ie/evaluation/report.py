@@ -2,7 +2,9 @@
 ``report.md`` rendered from them, and ``write_report``, which writes ``metrics.json``, ``report.md`` and
 ``report.html`` (rendered by ``report_html``).
 
-Every number shown comes from the metrics dict; sections the dict lacks are reported as absent.
+Every number shown comes from the metrics dict; sections the dict lacks are reported as absent. Every value from
+data or file names is escaped by ``markdown`` (report.md, the model card) or ``html.escape`` (report.html); a cell
+our code emphasises is a ``Strong``.
 """
 
 from __future__ import annotations
@@ -11,12 +13,18 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .metrics import CROSS_VALIDATION_FIGURES, HEADLINE_PATHS, headline
+from .markdown import Strong, escape
+from .markdown import table as markdown_table
+from .metrics import CROSS_VALIDATION_FIGURES, HEADLINE_PATHS, NO_GOLD, NOT_ANNOTATED, headline, layer_status
 
 if TYPE_CHECKING:
     from .evaluate import EvaluatedDocument
 
 SCORE_SECTIONS = (("entities", "Entities"), ("triggers", "Incident triggers"), ("relations", "Relations"))
+# What each scored layer is called in a sentence, and what its gold items are.
+LAYER_WORDS = {"entities": ("entities", "entity spans"), "triggers": ("incident triggers", "trigger spans"),
+               "relations": ("relations", "relations"),
+               "incidents": ("incidents (triggers and relations together)", "incident role fillers")}
 
 
 # ---------------------------------------------------------------------------------------------------- formatting
@@ -54,7 +62,7 @@ def score_table(section: dict) -> tuple[list[str], list[list[str]]]:
     rows = [_prf_row(label, scores) for label, scores in sorted((section.get("per_type") or {}).items())]
     for average in ("micro", "macro"):
         if average in section:
-            rows.append(_prf_row(f"**{average}**", section[average]))
+            rows.append(_prf_row(Strong(average), section[average]))
     return PRF_HEADER, rows
 
 
@@ -62,7 +70,7 @@ def incident_tables(section: dict) -> list[tuple[str, list[str], list[list[str]]
     tables = []
     rows = [_prf_row(role, scores) for role, scores in sorted((section.get("per_role") or {}).items())]
     if "micro" in section:
-        rows.append(_prf_row("**micro**", section["micro"]))
+        rows.append(_prf_row(Strong("micro"), section["micro"]))
     tables.append(("Incident roles", PRF_HEADER, rows))
     summary = [[key.replace("_", " "), fmt(section.get(key))]
                for key in ("type_accuracy", "count_accuracy", "count_mae", "gold_incidents", "predicted_incidents")
@@ -87,10 +95,11 @@ def peer_table(peer: dict) -> tuple[list[str], list[list[str]]]:
     for average in ("micro", "macro"):
         o, t = ours.get(average, {}), theirs.get(average, {})
         if o or t:
-            rows.append([f"**{average}**", fmt(o.get("f1")), fmt(t.get("f1")), ratio(o.get("f1"), t.get("f1")),
+            rows.append([Strong(average), fmt(o.get("f1")), fmt(t.get("f1")), ratio(o.get("f1"), t.get("f1")),
                          fmt(o.get("support", t.get("support")))])
     ours_speed, peer_speed = peer.get("ours_docs_per_second"), peer.get("docs_per_second")
-    rows.append(["**documents / second**", fmt(ours_speed, 2), fmt(peer_speed, 2), ratio(ours_speed, peer_speed), ""])
+    rows.append([Strong("documents / second"), fmt(ours_speed, 2), fmt(peer_speed, 2), ratio(ours_speed, peer_speed),
+                 ""])
     return header, rows
 
 
@@ -102,24 +111,25 @@ def cross_validation_table(cv: dict) -> tuple[list[str], list[list[str]]]:
 
     def figures(scores: dict) -> list[str]:
         values = headline(scores)
-        return [fmt(getattr(values, name)) for name in CROSS_VALIDATION_FIGURES]
+        return [NOT_ANNOTATED if layer_status(scores.get(HEADLINE_PATHS[name][0])) == NOT_ANNOTATED
+                else fmt(getattr(values, name)) for name in CROSS_VALIDATION_FIGURES]
 
     def steps(fold: dict) -> str:
         training = fold.get("training") or {}
         text = f"{fmt(training.get('steps'))} of {fmt(training.get('planned_steps'))}" if training else "–"
-        return text + (" **TRUNCATED**" if training.get("truncated") else "")
+        return Strong(text + " TRUNCATED") if training.get("truncated") else text
 
     rows = [[str(fold.get("held_out", "?"))] + figures(fold) + [steps(fold)] for fold in cv.get("folds") or []]
     mean = cv.get("mean") or {}
     if mean:
-        rows.append(["**mean**"] + figures(mean) + [""])
+        rows.append([Strong("mean")] + figures(mean) + [""])
     return header, rows
 
 
 def training_rows(training: dict) -> list[list[str]]:
     rows = []
     if training.get("truncated"):
-        rows.append(["**TRUNCATED**", str(training["truncated"])])
+        rows.append([Strong("TRUNCATED"), str(training["truncated"])])
     keys = ("device", "steps", "planned_steps", "best_step", "best_dev_score", "wall_time_s", "peak_rss_mb")
     rows += [[key.replace("_", " "), fmt(training.get(key))] for key in keys if key in training]
     if "dev_layers" in training:
@@ -170,17 +180,53 @@ def identity_rows(metrics: dict) -> list[list[str]]:
     return rows
 
 
-def sections(metrics: dict) -> list[tuple[str, list[tuple[str, list[str], list[list[str]]]] | None]]:
-    """The report as (heading, tables) pairs; ``None`` tables mean the metrics dict lacks that section."""
+def layer_note(metrics: dict, key: str) -> str | None:
+    """A sentence for a scored layer whose figures mean nothing as they stand (see ``metrics.layer_status``):
+    not annotated by any evaluated document, or annotated without any gold item; None otherwise."""
+    section = metrics.get(key)
+    status = layer_status(section)
+    what, items = LAYER_WORDS[key]
+    if status == NOT_ANNOTATED:
+        documents = (metrics.get("data") or {}).get("documents")
+        scope = {1: "the one evaluated document does not annotate"}.get(
+            documents, f"none of the {documents} evaluated documents annotates" if isinstance(documents, int)
+            else "none of the evaluated documents annotates")
+        return f"Not annotated: {scope} {what}, so there is nothing to score."
+    if status == NO_GOLD:
+        documents = section["documents"]
+        scope = "The one evaluated document that annotates" if documents == 1 else \
+            f"The {documents} evaluated documents that annotate"
+        return (f"{scope} {what} {'holds' if documents == 1 else 'hold'} no gold {items}: recall and F1 are 0 by "
+                "convention, and any row below is a spurious prediction.")
+    return None
+
+
+Tables = list[tuple[str, list[str], list[list[str]]]]
+
+
+def sections(metrics: dict) -> list[tuple[str, Tables | None, str | None]]:
+    """The report as (heading, tables, note) triples. ``None`` tables with no note mean the metrics dict lacks
+    that section; a note says why a layer's figures are left out (not annotated) or how to read them (no gold)."""
     out = []
+
+    def layer(key: str, title: str, tables) -> None:
+        note = layer_note(metrics, key)
+        out.append((title, None if layer_status(metrics[key]) == NOT_ANNOTATED else tables(), note))
+
     for key, title in SCORE_SECTIONS:
-        out.append((title, [(title, *score_table(metrics[key]))] if key in metrics else None))
-    out.append(("Incidents", incident_tables(metrics["incidents"]) if "incidents" in metrics else None))
+        if key in metrics:
+            layer(key, title, lambda key=key, title=title: [(title, *score_table(metrics[key]))])
+        else:
+            out.append((title, None, None))
+    if "incidents" in metrics:
+        layer("incidents", "Incidents", lambda: incident_tables(metrics["incidents"]))
+    else:
+        out.append(("Incidents", None, None))
     if "peer" in metrics:
         peer = metrics["peer"]
-        out.append((f"Peer comparison: {peer.get('name', 'peer')}", [("Shared types", *peer_table(peer))]))
+        out.append((f"Peer comparison: {peer.get('name', 'peer')}", [("Shared types", *peer_table(peer))], None))
     else:
-        out.append(("Peer comparison", None))
+        out.append(("Peer comparison", None, None))
     if "cross_validation" in metrics:
         cv = metrics["cross_validation"]
         tables = [("Folds", *cross_validation_table(cv))]
@@ -188,43 +234,34 @@ def sections(metrics: dict) -> list[tuple[str, list[tuple[str, list[str], list[l
         extra += [["fold override", str(o)] for o in cv.get("fold_overrides") or []]
         if extra:
             tables.append(("Cross-validation setup", ["", "Value"], extra))
-        out.append(("Cross-validation", tables))
+        out.append(("Cross-validation", tables, None))
     else:
-        out.append(("Cross-validation", None))
+        out.append(("Cross-validation", None, None))
     out.append(("Training", [("Training", ["Measure", "Value"], training_rows(metrics["training"]))]
-                if "training" in metrics else None))
+                if "training" in metrics else None, None))
     rows = identity_rows(metrics)
-    out.append(("Model and data", [("Identity", ["", "Value"], rows)] if rows else None))
+    out.append(("Model and data", [("Identity", ["", "Value"], rows)] if rows else None, None))
     return out
 
 
 # ---------------------------------------------------------------------------------------------------- markdown
 
-def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(_md_cell(h) for h in header) + " |",
-             "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
-    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def render_markdown(metrics: dict) -> str:
     data = metrics.get("data") or {}
     model = metrics.get("model") or {}
     lines = ["# Evaluation report", ""]
-    lines.append(f"Model: {model.get('name', 'not recorded')}. Split: {data.get('split', 'not recorded')}, "
-                 f"{fmt(data.get('documents'))} documents.")
-    for heading, tables in sections(metrics):
-        lines += ([] if lines[-1] == "" else [""]) + [f"## {heading}", ""]
+    lines.append(f"Model: {escape(model.get('name', 'not recorded'))}. "
+                 f"Split: {escape(data.get('split', 'not recorded'))}, {escape(fmt(data.get('documents')))} documents.")
+    for heading, tables, note in sections(metrics):
+        lines += ([] if lines[-1] == "" else [""]) + [f"## {escape(heading)}", ""]
+        if note:
+            lines += [f"_{escape(note)}_", ""]
         if tables is None:
-            lines += ["_Not in this run's metrics._", ""]
+            lines += [] if note else ["_Not in this run's metrics._", ""]
             continue
         for title, header, rows in tables:
             if len(tables) > 1:
-                lines += [f"### {title}", ""]
+                lines += [f"### {escape(title)}", ""]
             lines += [markdown_table(header, rows) if rows else "_No rows._", ""]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ..data.document import Document
 from ..records import Count, DateValue, Incident, SpanPrediction
 from ..schema import PARTICIPANT_FIELDS
+from .markdown import Strong
 from .report import fmt, sections
 
 if TYPE_CHECKING:
@@ -140,10 +141,9 @@ img{max-width:100%}
 
 def html_table(header: list[str], rows: list[list[str]]) -> str:
     def cell(text: str, tag: str) -> str:
-        text = str(text)
-        if text.startswith("**") and text.endswith("**"):
-            return f"<{tag}><b>{e(text[2:-2])}</b></{tag}>"
-        return f"<{tag}>{e(text)}</{tag}>"
+        if isinstance(text, Strong):
+            return f"<{tag}><b>{e(text)}</b></{tag}>"
+        return f"<{tag}>{e(str(text))}</{tag}>"
 
     head = "<tr>" + "".join(cell(h, "th") for h in header) + "</tr>"
     body = "".join("<tr>" + "".join(cell(c, "td") for c in row) + "</tr>" for row in rows)
@@ -241,10 +241,13 @@ def render_html(metrics: dict, views: list[EvaluatedDocument]) -> str:
              "<h1>Evaluation report</h1>",
              f"<p>Model: {e(str(model.get('name', 'not recorded')))}. Split: {e(str(data.get('split', 'not recorded')))}, "
              f"{e(fmt(data.get('documents')))} documents.</p>"]
-    for heading, tables in sections(metrics):
+    for heading, tables, note in sections(metrics):
         parts.append(f"<h2>{e(heading)}</h2>")
+        if note:
+            parts.append(f"<p class='absent'>{e(note)}</p>")
         if tables is None:
-            parts.append("<p class='absent'>Not in this run's metrics.</p>")
+            if not note:
+                parts.append("<p class='absent'>Not in this run's metrics.</p>")
             continue
         for title, header, rows in tables:
             if len(tables) > 1:

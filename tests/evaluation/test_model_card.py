@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,39 @@ def test_card_from_nearly_empty_metrics():
     assert meta["model-index"][0]["results"][0]["metrics"] == [{"type": "f1", "value": 0.5, "name": "Entity micro F1"}]
     assert "Trigger scoring is not in this run's metrics" in body
     assert "Training information is not in this run's metrics" in body
+
+
+def test_card_escapes_values_from_data_and_file_names(metrics):
+    from .test_report import EVIL_NAME, _poisoned, assert_escaped
+
+    metrics = _poisoned(metrics)
+    metrics["model"]["path"] = f"runs/{EVIL_NAME}`/model"
+    metrics["model"]["encoder"] = f"/models/{EVIL_NAME}"
+    metrics["model"]["command"] = "train ```\n<img src=x onerror=alert(2)>"
+    meta, body = split_front_matter(render_model_card(metrics))
+    assert meta["model-index"][0]["name"] == EVIL_NAME  # YAML quotes it; the Markdown body escapes it
+    prose = body.split("## How to reproduce")[0]
+    # inline code shows a value verbatim (Markdown interprets nothing there): check the rest
+    assert_escaped(re.sub(r"(?<!`)(`+)(?!`).*?(?<!`)\1(?!`)", "", prose))
+    assert "# &lt;img src=x onerror=alert(1)&gt;" in body
+    assert "**file &lt;img" in body
+    # inline code shows the path verbatim and cannot be closed early by a backtick in it
+    assert f"``runs/{EVIL_NAME.replace(chr(10), ' ')}`/model``" in body
+    # the command's code block has a longer fence than the backticks inside it
+    assert "````\ntrain ```\n<img src=x onerror=alert(2)>\n````" in body
+
+
+def test_card_marks_layers_no_document_annotates(metrics):
+    from .test_report import entity_corpus_metrics
+
+    meta, body = split_front_matter(render_model_card(entity_corpus_metrics(metrics)))
+    names = {m["name"] for m in meta["model-index"][0]["results"][0]["metrics"]}
+    assert names == {"Entity micro F1", "Entity macro F1", "Relation micro F1"}  # no 0.0 for unannotated layers
+    triggers = body.split("### Incident triggers\n", 1)[1].split("\n### ", 1)[0]
+    incidents = body.split("### Incidents\n", 1)[1].split("\n### ", 1)[0]
+    assert "_Not annotated: none of the 4 evaluated documents annotates incident triggers" in triggers
+    assert "_Not annotated: none of the 4 evaluated documents annotates incidents" in incidents
+    assert "0.000" not in triggers + incidents
+    relations = body.split("### Relations\n", 1)[1].split("\n### ", 1)[0]
+    assert "holds no gold relations" in relations and "| **micro** | 0.000 |" in relations
+    assert "| seed-1 | 0.646 | not annotated |" in body
