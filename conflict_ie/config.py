@@ -146,6 +146,14 @@ def _build(cls, values: dict, where: str):
     return cls(**kwargs)
 
 
+def model_config_from_dict(values: dict, where: str = "model") -> ModelConfig:
+    """A ModelConfig from a recorded ``config.model`` section (a model folder's metadata): values converted by
+    type, and a ConfigError naming the key for an unknown key or a value of the wrong type."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {values!r}")
+    return _build(ModelConfig, values, where)
+
+
 def _apply_override(tree: dict, override: str) -> None:
     key, sep, raw = override.partition("=")
     if not sep or not key:
