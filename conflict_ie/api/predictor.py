@@ -15,19 +15,42 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..config import REPO_ROOT
 from ..inference import InferenceRunner
 from ..incidents.assembly import assemble
 from ..model import load_model, resolve_device
 from ..records import ArticleResult
 from ..schema import LAYERS
 
-DEFAULT_MODEL_DIR = REPO_ROOT / "runs" / "default" / "model"
+MODEL_ENV = "CONFLICT_IE_MODEL"
+WORKING_DIR_MODEL = Path("runs") / "default" / "model"  # what `make main` writes, under the working directory
 TRAIN_COMMAND = "make main   (or: python training/train.py configs/default.yaml)"
 
 
+def user_model_dir() -> Path:
+    """The default model's place in the user's data folder: $XDG_DATA_HOME/conflict-ie/models/default."""
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "conflict-ie" / "models" / "default"
+
+
 def default_model_dir() -> Path:
-    return Path(os.environ.get("CONFLICT_IE_MODEL") or DEFAULT_MODEL_DIR)
+    """The default model folder: $CONFLICT_IE_MODEL when set; else runs/default/model under the working directory
+    (what `make main` writes) when it exists; else the user data folder (``user_model_dir``). Never a place
+    relative to the installed package. FileNotFoundError, naming every place looked, when there is none."""
+    configured = os.environ.get(MODEL_ENV)
+    if configured:
+        if not Path(configured).is_dir():
+            raise FileNotFoundError(f"no model folder at {configured} (set by ${MODEL_ENV}); point ${MODEL_ENV} "
+                                    "at a trained model folder, or unset it to use the default model")
+        return Path(configured)
+    places = [Path.cwd() / WORKING_DIR_MODEL, user_model_dir()]
+    for place in places:
+        if place.is_dir():
+            return place
+    raise FileNotFoundError(
+        "no default model: looked at $" + MODEL_ENV + " (not set), " + " and ".join(map(str, places))
+        + f". Train it from the repository folder with {TRAIN_COMMAND} and run from there, or point at a model "
+        f"folder: Predictor.load(PATH), --model PATH, or ${MODEL_ENV}=PATH (copying a model to {places[-1]} "
+        "makes it the default everywhere)")
 
 
 class Predictor:
@@ -42,10 +65,12 @@ class Predictor:
 
     @classmethod
     def load(cls, path: str | Path | None = None, device: str = "auto", batch_size: int = 16) -> "Predictor":
-        """Load a model folder (default: the model the default training writes)."""
+        """Load a model folder, checked before use (``load_model``). Without a path, the default model:
+        $CONFLICT_IE_MODEL, else runs/default/model under the working directory, else the user data folder."""
         folder = Path(path) if path is not None else default_model_dir()
         if not folder.is_dir():
-            raise FileNotFoundError(f"no trained model at {folder}. Train the default model first: {TRAIN_COMMAND}")
+            raise FileNotFoundError(f"no trained model at {folder}. Train the default model first: {TRAIN_COMMAND}; "
+                                    f"or give the path of a trained model folder")
         model, tokenizer, metadata = load_model(folder, resolve_device(device))
         return cls(model, tokenizer, metadata, batch_size)
 

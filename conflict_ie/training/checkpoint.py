@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from ..atomic import atomic_directory
-from ..model import METADATA_FILE, WEIGHTS_FILE, ExtractionModel, save_model
+from ..model import METADATA_FILE, ExtractionModel, ModelFolderError, load_weights, save_model
 from .state import TrainState
 
 STATE_FILE = "trainer_state.json"
@@ -45,7 +45,7 @@ def finished_model(folders: RunFolders, config: dict, data_hashes: dict, log) ->
     files that have changed since, is an error naming what differs, never a stale model or a mixed resume."""
     if not folders.has_checkpoint():
         return None
-    state = TrainState.read(folders.checkpoint / STATE_FILE)
+    state = read_state(folders)
     differences = config_differences(state.config, config) if state.config else []
     if differences:
         raise ValueError(f"{folders.output_dir} holds a run of another config (differs in: "
@@ -134,17 +134,42 @@ def save_checkpoint(folders: RunFolders, model: ExtractionModel, tokenizer, meta
 
 def resume(folders: RunFolders, model: ExtractionModel, optimizer, scheduler, device) -> tuple[TrainState, dict]:
     """Load the checkpoint into the model, optimizer and schedule; the saved state and RNG states."""
-    from safetensors.torch import load_file
-
-    model.load_state_dict(load_file(str(folders.checkpoint / WEIGHTS_FILE)))
+    load_weights(model, folders.checkpoint)
     # weights_only=True: tensors and plain containers only, never arbitrary pickled code
-    extra = torch.load(folders.checkpoint / OPTIMIZER_FILE, map_location=device, weights_only=True)
+    try:
+        extra = torch.load(folders.checkpoint / OPTIMIZER_FILE, map_location=device, weights_only=True)
+    except Exception as error:  # torch raises RuntimeError, EOFError, UnpicklingError... for a damaged file
+        raise ModelFolderError(folders.checkpoint, OPTIMIZER_FILE, f"cannot be read ({type(error).__name__}: "
+                               f"{str(error).strip().splitlines()[0] if str(error).strip() else 'damaged'}); "
+                               f"delete {folders.output_dir} to train again") from error
     if "rng" not in extra:
         raise ValueError(f"{folders.checkpoint} was written by an older version that did not save every random "
                          f"state, so it cannot resume exactly; delete {folders.output_dir} and train again")
     optimizer.load_state_dict(extra["optimizer"])
     scheduler.load_state_dict(extra["scheduler"])
-    return TrainState.read(folders.checkpoint / STATE_FILE), extra["rng"]
+    return read_state(folders), extra["rng"]
+
+
+def read_state(folders: RunFolders) -> TrainState:
+    """The checkpoint's trainer_state.json, or a ModelFolderError naming the file and what is wrong with it."""
+    path = folders.checkpoint / STATE_FILE
+    advice = f"delete {folders.output_dir} to train again"
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ModelFolderError(folders.checkpoint, STATE_FILE, f"is not UTF-8 text (byte {error.start}); "
+                               + advice) from error
+    except json.JSONDecodeError as error:
+        raise ModelFolderError(folders.checkpoint, STATE_FILE, f"is not valid JSON (line {error.lineno}, column "
+                               f"{error.colno}: {error.msg}); the file is damaged: " + advice) from error
+    if not isinstance(values, dict):
+        raise ModelFolderError(folders.checkpoint, STATE_FILE, "must hold a JSON object; " + advice)
+    known = set(TrainState.__dataclass_fields__)
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ModelFolderError(folders.checkpoint, STATE_FILE, f"has unknown keys {unknown} (written by another "
+                               "version?); " + advice)
+    return TrainState(**values)
 
 
 def publish_final(folders: RunFolders, training_record: dict) -> Path:

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from conflict_ie.api.cli import main as cli_main
-from conflict_ie.config import REPO_ROOT
 from conflict_ie.data import re3d
 from conflict_ie.data.conll import load_conll
 from conflict_ie.data.document import Document, LoadReport
@@ -166,7 +165,9 @@ def test_re3d_default_root_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("CONFLICT_IE_DATA", str(tmp_path))
     assert re3d.default_root() == tmp_path / "re3d"
     monkeypatch.delenv("CONFLICT_IE_DATA")
-    assert re3d.default_root() == REPO_ROOT.parent / "shared" / "data" / "re3d"
+    (tmp_path / "checkout").mkdir()
+    monkeypatch.chdir(tmp_path / "checkout")  # ../shared/data from the working directory, wherever the package is
+    assert re3d.default_root() == tmp_path / "shared" / "data" / "re3d"
 
 
 @pytest.mark.skipif(not REAL_RE3D.is_dir(), reason="the re3d corpus is not under ../shared/data")
