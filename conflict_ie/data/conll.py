@@ -26,6 +26,7 @@ from .document import Document, LoadReport, Span
 from ..schema import ENTITY_LABELS, TRIGGER_LABELS, is_span_label, span_layer
 
 DOCSTART = "-DOCSTART-"
+SUFFIXES = (".conll", ".bio", ".tsv", ".txt")  # what validate and evaluate --data read as CoNLL
 SPAN_LAYERS = ("entities", "triggers")
 
 
@@ -92,7 +93,7 @@ def load_conll(path: str | Path, report: LoadReport | None = None, strict: bool 
         elif strict:
             raise ValueError(f"{where}: {issue.message}")
         else:
-            report.notes.append(f"{where}: {issue.message} (sentence left out)")
+            report.reject(f"{where}: {issue.message} (sentence left out)")
     for _ in range(parsed.sentences_skipped):
         report.skip("sentence with a malformed line or unknown label")
     documents = []

@@ -385,7 +385,8 @@ def load_label_studio(path: str | Path, report: LoadReport | None = None) -> lis
         document, problems = parse_task(task, str(path), index=index)
         for p in problems:
             if p.severity == "error":
-                report.skip("task rejected" if document is None else "span or relation rejected", str(p))
+                report.skip("task rejected" if document is None else "span or relation rejected")
+                report.reject(str(p))
         if document is None:
             continue
         report.count_document(document)

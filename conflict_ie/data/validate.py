@@ -20,11 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .conll import parse_conll
+from .conll import SUFFIXES as CONLL_SUFFIXES, parse_conll
 from .document import Document
 from .label_studio_export import Problem, is_id, parse_task, read_export
-
-CONLL_SUFFIXES = (".conll", ".bio", ".tsv", ".txt")
 
 
 @dataclass
