@@ -295,8 +295,8 @@ def _parse_span(item: dict, text: str, problem, path: str) -> Span | None:
         return None
     for name, offset in (("start", start), ("end", end)):
         if not is_integer(offset):
-            problem(f"span {span_id!r} has non-integer offsets {shown(start)}..{shown(end)}: {name} is "
-                    f"{json_kind(offset)}", path=f"{path}.value.{name}")
+            problem(f"span {span_id!r} has a non-integer offset: {name} is {json_kind(offset)}, expected an "
+                    "integer", path=f"{path}.value.{name}")
             return None
     if start >= end:
         problem(f"span {span_id!r} offsets {start}..{end} are empty or reversed (start must be < end)", start)
