@@ -1,7 +1,7 @@
 """CoNLL-2003-style BIO column files -> typed Documents.
 
 One token per line, the token first and the tag last (``token<TAB>tag``, or space-separated columns as in
-CoNLL-2003), a blank line between sentences, and ``-DOCSTART-`` lines starting a new document (without them the
+CoNLL-2003, every line with the file's number of columns), a blank line between sentences, and ``-DOCSTART-`` lines starting a new document (without them the
 whole file is one document). Document ids are ``<file stem>-<n>``, n counting from 1.
 
 The text is rebuilt by joining tokens with single spaces and sentences with "\\n", so every span's character
@@ -18,6 +18,7 @@ the validator (which reports every problem).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from .document import Document, LoadReport, Span
 from ..schema import ENTITY_LABELS, TRIGGER_LABELS, is_span_label, span_layer
 
 DOCSTART = "-DOCSTART-"
+SUFFIXES = (".conll", ".bio", ".tsv", ".txt")  # what validate and evaluate --data read as CoNLL
 SPAN_LAYERS = ("entities", "triggers")
 
 
@@ -33,6 +35,7 @@ class Row:
     line: int  # 1-based line number in the file
     token: str
     tag: str | None  # None: the line has no tag column
+    problem: str | None = None  # why the line cannot be read as it stands (e.g. a column count off the file's)
 
 
 @dataclass
@@ -90,7 +93,7 @@ def load_conll(path: str | Path, report: LoadReport | None = None, strict: bool 
         elif strict:
             raise ValueError(f"{where}: {issue.message}")
         else:
-            report.notes.append(f"{where}: {issue.message} (sentence left out)")
+            report.reject(f"{where}: {issue.message} (sentence left out)")
     for _ in range(parsed.sentences_skipped):
         report.skip("sentence with a malformed line or unknown label")
     documents = []
@@ -104,15 +107,29 @@ def load_conll(path: str | Path, report: LoadReport | None = None, strict: bool 
 
 
 def _read_documents(path: Path) -> list[list[list[Row]]]:
-    """Documents -> sentences -> rows. Tolerates a UTF-8 BOM and CRLF line endings."""
+    """Documents -> sentences -> rows. Tolerates a UTF-8 BOM and CRLF line endings.
+
+    Columns are split at tabs when the line has one, else at runs of spaces (CoNLL-2003). Every token line must
+    have the file's usual number of columns (the most common count): ``Kafr Nabl B-Location`` among
+    ``token<TAB>tag`` lines has 3 space-separated columns where the file has 2, so it is an error naming the line
+    rather than the token "Kafr" with "Nabl" lost. A space-separated line with the file's column count is read as
+    it stands (``Gao B-Location`` in a tab file is unambiguous)."""
     # utf-8-sig drops a BOM; read_text's universal newlines turn CRLF into "\n".
     lines = path.read_text(encoding="utf-8-sig").split("\n")
-    documents: list[list[list[Row]]] = [[]]
-    sentence: list[Row] = []
+    split: list[tuple[int, list[str], bool]] = []  # (line number, fields, split at tabs)
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip("\r")
-        fields = line.split("\t") if "\t" in line else line.split()
-        fields = [f.strip() for f in fields if f.strip()]
+        tabbed = "\t" in line
+        fields = line.split("\t") if tabbed else line.split()
+        split.append((number, [f.strip() for f in fields if f.strip()], tabbed))
+    token_lines = [(fields, tabbed) for _, fields, tabbed in split if fields and fields[0] != DOCSTART]
+    counts = Counter(len(fields) for fields, _ in token_lines if len(fields) > 1)
+    columns = counts.most_common(1)[0][0] if counts else 2  # a tie goes to the count seen first
+    file_uses_tabs = any(tabbed for _, tabbed in token_lines)
+
+    documents: list[list[list[Row]]] = [[]]
+    sentence: list[Row] = []
+    for number, fields, tabbed in split:
         if not fields or fields[0] == DOCSTART:
             if sentence:
                 documents[-1].append(sentence)
@@ -120,7 +137,14 @@ def _read_documents(path: Path) -> list[list[list[Row]]]:
             if fields:
                 documents.append([])
             continue
-        sentence.append(Row(number, fields[0], fields[-1] if len(fields) > 1 else None))
+        problem = None
+        if len(fields) > 1 and len(fields) != columns:
+            shown = "\t".join(fields) if tabbed else " ".join(fields)
+            problem = (f"line {shown!r} has {len(fields)} columns where the file's lines have {columns}"
+                       + (": columns separated by spaces in a tab-separated file (separate them by tabs)"
+                          if file_uses_tabs and not tabbed else "")
+                       + "; reading it would lose a token, so its sentence is left out")
+        sentence.append(Row(number, fields[0], fields[-1] if len(fields) > 1 else None, problem))
     if sentence:
         documents[-1].append(sentence)
     # The implicit document before a leading -DOCSTART- is empty: drop it; keep explicit empty ones to report.
@@ -145,6 +169,9 @@ def _split_tag(tag: str) -> tuple[str, str | None]:
 def _sentence_errors(sentence: list[Row]) -> list[tuple[int, str]]:
     errors = []
     for row in sentence:
+        if row.problem is not None:
+            errors.append((row.line, row.problem))
+            continue
         if row.tag is None:
             errors.append((row.line, f"malformed line {row.token!r}: expected a token and a tag"))
             continue

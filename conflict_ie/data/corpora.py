@@ -1,4 +1,5 @@
-"""Reading the configured corpora and the committed document-level split file."""
+"""Reading annotations of every format (the configured corpora, or one file or folder named on the command line)
+and the committed document-level split file."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from ..config import Config, CorpusConfig, portable_path, resolve_path
 from .document import Document, LoadReport
 
 SPLITS = ("train", "dev", "test")
+KINDS = ("label_studio", "re3d", "conll")
+FORMATS = ("a Label Studio export (.json), a re3d folder (source folders each holding documents.json) or a "
+           "CoNLL/BIO file (.conll, .bio, .tsv, .txt)")
 
 
 @dataclass
@@ -36,24 +40,86 @@ def load_corpus(config: Config, corpus: CorpusConfig) -> Corpus:
         raise FileNotFoundError(
             f"corpus {corpus.name!r}: {path} does not exist. Public corpora are read from the data root "
             f"(data.data_root, $CONFLICT_IE_DATA or ../shared/data); see README 'Corpora'.")
-    if corpus.kind == "label_studio":
+    if corpus.kind not in KINDS:
+        raise ValueError(f"corpus {corpus.name!r}: unknown kind {corpus.kind!r} ({', '.join(KINDS)})")
+    documents, files = load_documents(corpus.kind, path, report)
+    return Corpus(corpus, documents, report, {portable_path(config, f): sha256_of(f) for f in files})
+
+
+def load_documents(kind: str, path: Path, report: LoadReport, *,
+                   strict: bool = True) -> tuple[list[Document], list[Path]]:
+    """The documents of one annotation file or folder of a known kind, and the files read (for hashes).
+    ``strict=False`` lets a CoNLL file's bad sentences be left out and recorded in ``report.errors`` instead of
+    raising (a Label Studio loader always leaves bad items out and records them there)."""
+    if kind == "label_studio":
         from .label_studio_export import load_label_studio
 
-        documents = load_label_studio(path, report)
-        files = [path]
-    elif corpus.kind == "re3d":
+        return load_label_studio(path, report), [path]
+    if kind == "re3d":
         from .re3d import load_re3d
 
-        documents = load_re3d(path, report)
-        files = sorted(path.glob("*/*.json"))
-    elif corpus.kind == "conll":
+        return load_re3d(path, report), sorted(path.glob("*/*.json"))
+    if kind == "conll":
         from .conll import load_conll
 
-        documents = load_conll(path, report)
-        files = [path]
-    else:
-        raise ValueError(f"corpus {corpus.name!r}: unknown kind {corpus.kind!r} (label_studio, re3d, conll)")
-    return Corpus(corpus, documents, report, {portable_path(config, f): sha256_of(f) for f in files})
+        return load_conll(path, report, strict), [path]
+    raise ValueError(f"{path}: unknown kind {kind!r} ({', '.join(KINDS)})")
+
+
+def annotation_kind(path: str | Path) -> str:
+    """The format of an annotation path, from the path: a folder of re3d source folders, a .json Label Studio
+    export or a CoNLL/BIO file. Anything else raises, naming the path and the formats read."""
+    from .conll import SUFFIXES
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder; expected {FORMATS}")
+    if path.is_dir():
+        if any(folder.is_dir() and (folder / "documents.json").is_file() for folder in path.iterdir()):
+            return "re3d"
+        raise ValueError(f"{path}: a folder without re3d source folders (each holding documents.json); "
+                         f"expected {FORMATS}")
+    if path.suffix.lower() == ".json":
+        return "label_studio"
+    if path.suffix.lower() in SUFFIXES:
+        return "conll"
+    raise ValueError(f"{path}: unknown annotation format {path.suffix or '(no suffix)'!r}; expected {FORMATS}")
+
+
+def load_annotations(path: str | Path) -> tuple[list[Document], LoadReport, list[Path]]:
+    """Documents of any annotation file or folder the loaders read (format from the path), the load report
+    (with ``errors``: what was left out for annotation errors) and the files read."""
+    path = Path(path)
+    kind = annotation_kind(path)
+    report = LoadReport(source=str(path))
+    documents, files = load_documents(kind, path, report, strict=False)
+    return documents, report, files
+
+
+def dropped_items(reports: list[LoadReport], *, allow_dropped: bool, flag: str = "--allow-dropped",
+                  what: str = "scoring") -> dict:
+    """What the loaders left out for annotation errors, as a ``dropped`` entry for metrics: {"count", "files",
+    "problems" (the first 20)}. Raises ValueError naming each file, its count and its first problems unless
+    ``allow_dropped``; when allowed and something was dropped, says so loudly on standard error."""
+    import sys
+
+    bad = [r for r in reports if r.errors]
+    count = sum(len(r.errors) for r in bad)
+    entry = {"count": count, "files": {r.source: len(r.errors) for r in bad},
+             "problems": [e for r in bad for e in r.errors][:20]}
+    if not count:
+        return entry
+    lines = []
+    for r in bad:
+        lines.append(f"{r.source}: {len(r.errors)} annotation error{'s' if len(r.errors) != 1 else ''}, each "
+                     "leaving out what it names; the first:")
+        lines += [f"  {e}" for e in r.errors[:5]]
+    if not allow_dropped:
+        raise ValueError("\n".join(lines) + f"\nrefusing {what} without them: fix the file (conflict-ie validate "
+                         f"lists every problem) or pass {flag} to go on without those items")
+    print("\n".join([f"WARNING: {count} annotated item{'s' if count != 1 else ''} DROPPED for annotation errors "
+                     f"({flag}); {what} goes on without them:"] + lines), file=sys.stderr)
+    return entry
 
 
 def load_splits(config: Config) -> dict[str, set[str]]:

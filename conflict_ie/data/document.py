@@ -69,6 +69,9 @@ class LoadReport:
     relations: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Annotation errors whose items were left out (also in notes), as opposed to skips by a corpus's conversion
+    # rules (re3d's confidence threshold, overlaps): what evaluate and gold-incidents refuse unless allowed.
+    errors: list[str] = field(default_factory=list)
 
     def count_document(self, document: Document) -> None:
         self.documents += 1
@@ -81,6 +84,11 @@ class LoadReport:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
         if note is not None:
             self.notes.append(note)
+
+    def reject(self, problem: str) -> None:
+        """Record an annotation error whose item was left out (count the item with ``skip``)."""
+        self.errors.append(problem)
+        self.notes.append(problem)
 
     def summary(self) -> str:
         lines = [f"{self.source}: {self.documents} documents"]

@@ -4,25 +4,25 @@
 
 Label Studio exports (.json) go through the loader's own parser (``label_studio_export.parse_task``): offsets inside
 the text, stored span text equal to ``text[start:end]``, labels and relation types known to the schema, relation
-ends that exist, no duplicate spans or relations. Across a file: a top level that is not a list, a task id used twice or a document id used twice
-is an error; the same text twice is a warning. CoNLL files (.conll, .bio, .tsv, .txt) go through the CoNLL loader's
-parser: every malformed line and unknown label is an error, every repaired ``I-`` tag a warning.
+ends that exist, no duplicate spans or relations, and the JSON type of every field it reads (a wrongly typed or
+absurdly nested export is reported with the path inside the task, e.g. ``annotations[0].result[3].value.start``).
+Across a file: a top level that is not a list (the loader refuses it too), a task id used twice or a document id
+used twice is an error; the same text twice is a warning. CoNLL files (.conll, .bio, .tsv, .txt) go through the
+CoNLL loader's parser: every malformed line and unknown label is an error, every repaired ``I-`` tag a warning.
 
-Each problem prints as ``file: task N, char K: error: message``, then a summary line per file. The exit code is 1
+Each problem prints as ``file: task N, char K: error: message`` (with the path inside the task before the message
+where there is one, and ``task at [i]``, the position in the file, for a task without a usable id), then a summary line per file. The exit code is 1
 if any file has an error, else 0.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .conll import parse_conll
+from .conll import SUFFIXES as CONLL_SUFFIXES, parse_conll
 from .document import Document
-from .label_studio_export import Problem, parse_task, read_export
-
-CONLL_SUFFIXES = (".conll", ".bio", ".tsv", ".txt")
+from .label_studio_export import Problem, is_id, parse_task, read_export
 
 
 @dataclass
@@ -61,30 +61,26 @@ def check_file(path: str | Path) -> FileCheck:
 def _check_label_studio(path: Path) -> FileCheck:
     check = FileCheck(str(path))
     try:
-        tasks = read_export(path)
-    except (ValueError, UnicodeDecodeError) as error:
+        tasks = read_export(path)  # the loader's reader: not JSON, too deep, or not a list is one error
+    except ValueError as error:
         check.problems.append(Problem(str(path), None, None, str(error)))
         return check
-    if not isinstance(_raw_json(path), list):
-        # The loader takes a lone task object; an export is always a list, so anything else is flagged.
-        check.problems.append(Problem(str(path), None, None,
-                                      f"{path}: expected a JSON list of Label Studio tasks, got an object"))
     if not tasks:
         check.problems.append(Problem(str(path), None, None, "file holds no tasks", "warning"))
     first_task_with_id: dict[str, object] = {}
     first_task_with_doc_id: dict[str, object] = {}
     first_task_with_text: dict[str, object] = {}
-    for task in tasks:
-        if not isinstance(task, dict):
-            check.problems.append(Problem(str(path), None, None, f"task is a {type(task).__name__}, not an object"))
-            continue
-        task_id = task.get("id")
-        document, problems = parse_task(task, str(path))
+    for index, task in enumerate(tasks):
+        document, problems = parse_task(task, str(path), index=index)  # the loader's parser: shape and content
         check.problems += problems
+        if not isinstance(task, dict):
+            continue
+        raw_id = task.get("id")
+        task_id = raw_id if is_id(raw_id) else None  # parse_task reported an id of another type
         repeated_task_id = False
-        if task_id is None:
-            check.problems.append(Problem(str(path), None, None, "task has no id", "warning"))
-        elif _first_use(first_task_with_id, str(task_id), task_id) is not None:
+        if raw_id is None:
+            check.problems.append(Problem(str(path), None, None, "task has no id", "warning", index=index))
+        elif task_id is not None and _first_use(first_task_with_id, str(task_id), task_id) is not None:
             repeated_task_id = True
             check.problems.append(Problem(str(path), task_id, None, f"task id {task_id} is used twice"))
         if document is None:
@@ -95,15 +91,13 @@ def _check_label_studio(path: Path) -> FileCheck:
         earlier = _first_use(first_task_with_doc_id, document.id, task_id)
         if earlier is not None and not repeated_task_id:
             check.problems.append(Problem(str(path), task_id, None,
-                                          f"document id {document.id!r} is also used by task {earlier}"))
+                                          f"document id {document.id!r} is also used by task {earlier}",
+                                          index=index))
         earlier = _first_use(first_task_with_text, document.text, task_id)
         if earlier is not None:
-            check.problems.append(Problem(str(path), task_id, None, f"same text as task {earlier}", "warning"))
+            check.problems.append(Problem(str(path), task_id, None, f"same text as task {earlier}", "warning",
+                                          index=index))
     return check
-
-
-def _raw_json(path: Path) -> object:
-    return json.loads(path.read_text(encoding="utf-8-sig"))
 
 
 def _first_use(seen: dict[str, object], key: str, task_id: object) -> object | None:

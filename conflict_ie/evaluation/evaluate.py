@@ -30,15 +30,17 @@ def to_documents(gold: list[Document], decoded: list[DecodedText]) -> list[Docum
 
 def score_documents(gold: list[Document], predicted: list[Document]) -> dict:
     """Entity and trigger scores (seqeval strict IOB2) and relation scores; each layer only on documents that
-    annotate it."""
+    annotate it, and a layer no document annotates (triggers and relations of a CoNLL entity file) is left out
+    rather than scored as zeros."""
     from .metrics import relation_scores, span_scores
 
-    with_relations = [i for i, doc in enumerate(gold) if "relations" in doc.layers]
-    return {
-        "entities": span_scores(gold, predicted, "entities"),
-        "triggers": span_scores(gold, predicted, "triggers"),
-        "relations": relation_scores([gold[i] for i in with_relations], [predicted[i] for i in with_relations]),
-    }
+    annotated = {layer for doc in gold for layer in doc.layers}
+    scores = {layer: span_scores(gold, predicted, layer) for layer in ("entities", "triggers") if layer in annotated}
+    if "relations" in annotated:
+        with_relations = [i for i, doc in enumerate(gold) if "relations" in doc.layers]
+        scores["relations"] = relation_scores([gold[i] for i in with_relations],
+                                              [predicted[i] for i in with_relations])
+    return scores
 
 
 def predicted_documents(predictor, documents: list[Document], progress: bool = False):
@@ -97,33 +99,42 @@ def model_identity(predictor, model_dir) -> dict:
 
 
 def run_evaluation(*, model_dir=None, config_path="configs/default.yaml", split="dev", data_file=None,
-                   out_dir=None, peer=False, model_card=None, cross_validation=None) -> dict:
-    """The ``evaluate`` command: score a model on a split (or an export) and write metrics and reports."""
+                   out_dir=None, peer=False, model_card=None, cross_validation=None, allow_dropped=False) -> dict:
+    """The ``evaluate`` command: score a model on a split (or on annotations named by ``data_file``: a Label Studio
+    export, a re3d folder or a CoNLL/BIO file) and write metrics and reports.
+
+    Annotations with errors are refused (ValueError naming the file, the count and the first problems) unless
+    ``allow_dropped``: then what the errors name is left out, the count is printed on standard error and recorded
+    as ``metrics["dropped"]``."""
     import json
 
     from ..config import load_config
-    from ..data.corpora import load_corpus, load_splits, sha256_of, split_documents
-    from ..data.label_studio_export import load_label_studio
+    from ..data.corpora import dropped_items, load_annotations, load_corpus, load_splits, sha256_of, split_documents
+
+    if data_file:  # read (and refuse) the annotations before loading the model
+        documents, report, files = load_annotations(data_file)
+        dropped = dropped_items([report], allow_dropped=allow_dropped, what=f"scoring on {data_file}")
+        data = {"split": f"file {data_file}", "files": {str(f): sha256_of(f) for f in files}}
+    else:
+        config = load_config(config_path)
+        corpora = [load_corpus(config, c) for c in config.data.corpora]
+        dropped = dropped_items([c.report for c in corpora], allow_dropped=allow_dropped,
+                                what=f"scoring the {split} split")
+        documents = [doc for _, doc in split_documents(corpora, load_splits(config))[split]]
+        data = {"split": split, "files": {k: v for c in corpora for k, v in c.files.items()}}
+    if not documents:
+        raise ValueError(f"no documents to evaluate in {data['split']}")
     from ..api.predictor import Predictor, default_model_dir
     from .report import write_report
 
     model_dir = Path(model_dir) if model_dir else default_model_dir()
     predictor = Predictor.load(model_dir)
-    if data_file:
-        documents = load_label_studio(data_file)
-        data = {"split": f"file {data_file}", "files": {str(data_file): sha256_of(Path(data_file))}}
-    else:
-        config = load_config(config_path)
-        corpora = [load_corpus(config, c) for c in config.data.corpora]
-        documents = [doc for _, doc in split_documents(corpora, load_splits(config))[split]]
-        data = {"split": split, "files": {k: v for c in corpora for k, v in c.files.items()}}
-    if not documents:
-        raise ValueError(f"no documents to evaluate in {data['split']}")
     data["documents"] = len(documents)
     data["document_ids"] = [d.id for d in documents]
     metrics, views = evaluate_documents(predictor, documents, peer=peer, progress=True)
     metrics["model"] = model_identity(predictor, model_dir)
     metrics["data"] = data
+    metrics["dropped"] = dropped
     if "training" in predictor.metadata:
         metrics["training"] = predictor.metadata["training"]
     if cross_validation:

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..conversion import document_to_predictions
-from ..data.document import Document
+from ..data.document import Document, LoadReport
 from ..data.label_studio_export import load_label_studio
 from ..incidents.assembly import assemble
 from ..records import Incident
@@ -24,10 +24,18 @@ def gold_incidents(document: Document) -> tuple[Incident, ...]:
     return assemble(document.text, entities, triggers, relations, document.publication_date, merge_heuristics=False)
 
 
-def gold_incident_lines(exports: list[Path]) -> str:
+def gold_incident_lines(exports: list[Path], *, allow_dropped: bool = False) -> str:
+    """One JSON line per document annotating triggers and relations: its doc id and gold incidents. An export with
+    annotation errors is refused (ValueError naming the file, the count and the first problems) unless
+    ``allow_dropped``: then the incidents are built without what the errors name, and the count is printed."""
+    from ..data.corpora import dropped_items
+
     lines = []
     for export in exports:
-        for document in load_label_studio(export):
+        report = LoadReport(source=str(export))
+        documents = load_label_studio(export, report)
+        dropped_items([report], allow_dropped=allow_dropped, what=f"writing gold incidents from {export}")
+        for document in documents:
             if not {"triggers", "relations"} <= document.layers:
                 continue
             incidents = gold_incidents(document)
@@ -36,6 +44,6 @@ def gold_incident_lines(exports: list[Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_gold_incidents(exports: list[Path], out: Path) -> None:
-    out.write_text(gold_incident_lines(exports), encoding="utf-8")
+def write_gold_incidents(exports: list[Path], out: Path, *, allow_dropped: bool = False) -> None:
+    out.write_text(gold_incident_lines(exports, allow_dropped=allow_dropped), encoding="utf-8")
     print(f"wrote {out}")

@@ -394,3 +394,45 @@ def test_label_studio_task_without_annotations_is_skipped_and_counted():
     assert [d.id for d in documents] == ["kept-1"]
     assert report.skipped == {"task rejected": 2}  # no annotations at all; only a cancelled one
     assert all("has no annotation" in note for note in report.notes)
+
+
+# ---------------------------------------------------------------- CoNLL column counts
+
+
+def test_conll_space_separated_line_in_a_tab_file_is_an_error_not_a_lost_token(tmp_path):
+    path = tmp_path / "spaces.conll"
+    path.write_text("Shelling\tB-Shelling\nhit\tO\nKafr Nabl B-Location\n.\tO\n\nGao\tB-Location\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"spaces\.conll:3: line 'Kafr Nabl B-Location' has 3 columns where the "
+                                         r"file's lines have 2: columns separated by spaces in a tab-separated file"):
+        load_conll(path)
+    report = LoadReport(source="conll")
+    (document,) = load_conll(path, report, strict=False)
+    assert document.text == "Gao"  # the sentence is left out whole and counted, never read as "Kafr"
+    assert report.skipped == {"sentence with a malformed line or unknown label": 1}
+
+
+def test_conll_unambiguous_space_separated_line_in_a_tab_file_is_read(tmp_path):
+    path = tmp_path / "mixed.conll"
+    path.write_text("Shelling\tB-Shelling\nhit\tO\nGao B-Location\n", encoding="utf-8")
+    (document,) = load_conll(path)
+    assert document.text == "Shelling hit Gao"
+    assert labelled(document) == [("Shelling", "Shelling"), ("Gao", "Location")]
+
+
+def test_conll_tab_separated_token_with_a_space_keeps_the_whole_token(tmp_path):
+    path = tmp_path / "place.conll"
+    path.write_text("Shelling\tB-Shelling\nhit\tO\nKafr Nabl\tB-Location\n", encoding="utf-8")
+    (document,) = load_conll(path)
+    assert document.text == "Shelling hit Kafr Nabl"
+    assert labelled(document)[-1] == ("Kafr Nabl", "Location")
+
+
+def test_conll2003_line_with_an_extra_column_is_an_error(tmp_path):
+    path = tmp_path / "c03.txt"
+    path.write_text("-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-Organisation\nKafr Nabl NNP B-NP B-Location\n",
+                    encoding="utf-8")
+    with pytest.raises(ValueError, match=r"c03\.txt:4: line 'Kafr Nabl NNP B-NP B-Location' has 5 columns where "
+                                         r"the file's lines have 4; reading it would lose a token"):
+        load_conll(path)
+    (document,) = load_conll(CONLL / "conll2003_style.txt")  # the well-formed 4-column file still loads
+    assert labelled(document)[0] == ("EU", "Organisation")

@@ -184,3 +184,13 @@ def test_committed_annotation_files_pass(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(": ")[0] for line in lines] == [str(p) for p in COMMITTED]  # summaries only, no problems
     assert all(line.endswith(" 0 errors, 0 warnings") for line in lines)
+
+
+def test_conll_line_with_spaces_instead_of_a_tab_is_reported_with_file_and_line(tmp_path, capsys):
+    path = tmp_path / "spaces.conll"
+    path.write_text("Shelling\tB-Shelling\nhit\tO\nKafr Nabl B-Location\n\nCalm\tO\n", encoding="utf-8")
+    (problem,) = validate_file(path)
+    assert problem.severity == "error" and problem.message.startswith("line 3: line 'Kafr Nabl B-Location' has 3 "
+                                                                      "columns where the file's lines have 2")
+    assert main([str(path)]) == 1
+    assert f"{path}: task spaces-1: error: line 3: " in capsys.readouterr().out
