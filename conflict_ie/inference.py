@@ -25,7 +25,8 @@ from .encoding import (ENTITY_TAGS, TRIGGER_TAGS, EncodedDocument, TokenSpan, Wi
 from .model import ExtractionModel, allowed_label_pairs
 from .schema import LAYERS
 
-# Windows whose relations wait for a safe cut before a long document is cut anyway (text with no word breaks).
+# Windows, beyond one batch, whose relations may wait for a safe cut before a long document is cut anyway (a text
+# with no word breaks, or a model that tags every token).
 MAX_PENDING_WINDOWS = 8
 
 
@@ -164,7 +165,7 @@ class _DocumentDecoder:
         entity, trigger = self._merged(frontier - self.base)
         cut = safe_cut(self.document, [entity.argmax(-1), trigger.argmax(-1)], self.base, frontier)
         if cut is None or cut <= self.base:
-            if len(self.pending) < MAX_PENDING_WINDOWS:
+            if len(self.pending) < self.runner.batch_size + MAX_PENDING_WINDOWS:
                 return  # wait for a word break
             cut = frontier  # no break in sight (a text with no spaces): cut here rather than hold it all
         self._decode(cut)

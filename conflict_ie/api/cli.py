@@ -12,16 +12,32 @@
     studio           the Label Studio round trip: create a project, push articles, pull annotations
 
 Each handler parses nothing and decides nothing: it calls the library and prints what it returns.
+
+Exit codes, the same for every command:
+
+    0  done
+    1  input error: an input (article, annotation file, config, model folder, Label Studio server) is missing or
+       wrong; the message names it. ``validate`` exits 1 when it finds errors, and ``predict`` when some inputs
+       failed (each is listed; the results of the others are written).
+    2  usage error: the command line itself is wrong (unknown option, a date that is not ISO, an --out folder that
+       does not exist); checked before any model loads.
+    3  internal error: a bug in conflict-ie (the traceback is printed; please report it).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
+import traceback
 from pathlib import Path
 
-from .inputs import read_text_files
+EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """The command line asks for something impossible (exit code 2)."""
 
 
 def _train(args) -> int:
@@ -37,36 +53,51 @@ def _evaluate(args) -> int:
 
     run_evaluation(model_dir=args.model, config_path=args.config, split=args.split, data_file=args.data,
                    out_dir=args.out, peer=args.peer, model_card=args.model_card,
-                   cross_validation=args.cross_validation)
+                   cross_validation=args.cross_validation, allow_dropped=args.allow_dropped)
     return 0
 
 
-def _read_inputs(paths: list[str]) -> list[tuple[str, str]]:
-    """(name, text) for each file, each .txt file of a folder, or standard input ("-" or nothing)."""
-    if not paths or paths == ["-"]:
-        return [("<stdin>", sys.stdin.read())]
-    try:
-        return [(str(file), text) for file, text in read_text_files(paths)]
-    except ValueError as error:
-        raise SystemExit(f"error: {error}") from error
+def _read_inputs(args):
+    """The articles to predict: (name, text) pairs and the ArticleFiles report (None for standard input)."""
+    from .inputs import decode_article, read_articles
+
+    if not args.inputs or args.inputs == ["-"]:
+        return [("<stdin>", decode_article(sys.stdin.buffer.read(), "standard input"))], None
+    if "-" in args.inputs:
+        raise UsageError("'-' (standard input) cannot be mixed with files or folders")
+    files = read_articles(args.inputs, strict=args.strict)
+    for note in files.notes():
+        print(note, file=sys.stderr)
+    if not files.texts:
+        raise ValueError("no article could be read (see the lines above)")
+    return files.texts, files
 
 
 def _predict(args) -> int:
     from .outputs import to_csv, to_jsonl, to_table
     from .predictor import Predictor
 
-    inputs = _read_inputs(args.inputs)
+    inputs, files = _read_inputs(args)  # read (and refuse) the inputs before loading the model
     predictor = Predictor.load(args.model)
+    texts = [text for _, text in inputs]
     dates = [args.publication_date] * len(inputs) if args.publication_date else None
-    results = predictor.predict([text for _, text in inputs], publication_dates=dates, progress=args.progress)
+    results = predictor.predict(texts, publication_dates=dates, progress=args.progress)
     named = list(zip((name for name, _ in inputs), results))
-    render = {"jsonl": to_jsonl, "table": to_table, "csv": to_csv}[args.format]
-    output = render(named)
+    if args.format == "csv":
+        output = to_csv(named, raw=args.csv_raw)
+    elif args.format == "jsonl":
+        output = to_jsonl(named, texts)
+    else:
+        output = to_table(named)
     if args.out:
-        Path(args.out).write_text(output, encoding="utf-8")
+        Path(args.out).write_text(output, encoding="utf-8", newline="")
     else:
         sys.stdout.write(output)
-    return 0
+    if files is not None and files.failed:
+        print(f"{len(files.failed)} input(s) FAILED (listed above); the results of the other {len(inputs)} were "
+              f"written", file=sys.stderr)
+        return EXIT_INPUT
+    return EXIT_OK
 
 
 def _validate(args) -> int:
@@ -106,7 +137,7 @@ def _markup(args) -> int:
 def _gold_incidents(args) -> int:
     from ..evaluation.gold import write_gold_incidents
 
-    write_gold_incidents([Path(p) for p in args.exports], Path(args.out))
+    write_gold_incidents([Path(p) for p in args.exports], Path(args.out), allow_dropped=args.allow_dropped)
     return 0
 
 
@@ -142,16 +173,52 @@ def _model_card(args) -> int:
 
     from ..evaluation.model_card import write_model_card
 
-    write_model_card(json.loads(Path(args.metrics).read_text(encoding="utf-8")), Path(args.out))
+    try:
+        metrics = json.loads(Path(args.metrics).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{args.metrics} is not a metrics.json written by `conflict-ie evaluate`: {error}") from None
+    write_model_card(metrics, Path(args.out))
     print(f"wrote model card {args.out}")
     return 0
+
+
+def _iso_date(value: str) -> str:
+    """argparse type: an ISO date (YYYY-MM-DD), checked before anything runs."""
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
+    return value
+
+
+def _output_file(value: str) -> str:
+    """argparse type: a file to write, whose folder exists and which is not itself a folder."""
+    path = Path(value)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value} is a folder; name a file to write")
+    if not path.absolute().parent.is_dir():
+        raise argparse.ArgumentTypeError(f"the folder of {value} ({path.absolute().parent}) does not exist")
+    return value
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return f"conflict-ie {__version__} (Python {sys.version.split()[0]})"
+
+
+MODEL_HELP = ("model folder (default: $CONFLICT_IE_MODEL, else runs/default/model in the working directory, else "
+              "~/.local/share/conflict-ie/models/default)")
 
 
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="conflict-ie", description="Entities, incident triggers, relations and incident records from English "
-                                        "armed-conflict news. `conflict-ie COMMAND --help` tells more.")
-    commands = parser.add_subparsers(dest="command", required=True)
+                                        "armed-conflict news. `conflict-ie COMMAND --help` tells more.",
+        epilog="Exit codes: 0 done, 1 input error (an input is missing or wrong; predict: some inputs failed), "
+               "2 usage error (the command line is wrong), 3 internal error (a bug: please report it).")
+    parser.add_argument("--version", action="version", version=_version())
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser("train", help="train a model from a YAML config")
     train.add_argument("config")
@@ -159,23 +226,39 @@ def parser() -> argparse.ArgumentParser:
     train.set_defaults(run=_train)
 
     evaluate = commands.add_parser("evaluate", help="score a model on a split or an annotation file; write reports")
-    evaluate.add_argument("--model", default=None, help="model folder (default: the default model)")
+    evaluate.add_argument("--model", default=None, help=MODEL_HELP)
     evaluate.add_argument("--config", default="configs/default.yaml", help="config naming the corpora and splits")
     evaluate.add_argument("--split", default="dev", choices=["train", "dev", "test"])
-    evaluate.add_argument("--data", default=None, help="score on this Label Studio export instead of a split")
+    evaluate.add_argument("--data", default=None, help="score on this Label Studio export, re3d folder or CoNLL/BIO "
+                                                       "file instead of a split")
     evaluate.add_argument("--out", default=None, help="report folder (default: <model>/../reports/<split>)")
     evaluate.add_argument("--peer", action="store_true", help="also score spaCy en_core_web_sm side by side")
-    evaluate.add_argument("--model-card", default=None, help="also render a model card to this path")
+    evaluate.add_argument("--model-card", default=None, type=_output_file,
+                          help="also render a model card to this path")
+    evaluate.add_argument("--allow-dropped", action="store_true",
+                          help="score even if the annotations have errors: leave out what they name, print the count "
+                               "and record it as 'dropped' in metrics.json")
     evaluate.add_argument("--cross-validation", default=None,
                           help="folder of leave-one-seed-out runs (from training/cross_validate.py) to include")
     evaluate.set_defaults(run=_evaluate)
 
-    predict = commands.add_parser("predict", help="incident records for articles (files, folders or stdin)")
+    predict = commands.add_parser(
+        "predict", help="incident records for articles (files, folders or stdin)",
+        description="Incident records for articles. A folder gives its *.txt files (any case), not hidden files, "
+                    "not subfolders; every entry skipped is listed. Text is UTF-8 (a byte order mark is dropped, line "
+                    "endings are kept), so offsets index the file's own characters. A file that cannot be read fails "
+                    "alone (listed; exit code 1) unless --strict.")
     predict.add_argument("inputs", nargs="*", help="text files or folders of .txt files; '-' or nothing: stdin")
-    predict.add_argument("--model", default=None)
+    predict.add_argument("--model", default=None, help=MODEL_HELP)
     predict.add_argument("--format", choices=["jsonl", "table", "csv"], default="table")
-    predict.add_argument("--publication-date", default=None, help="ISO date the articles were published")
-    predict.add_argument("--out", default=None, help="write here instead of standard output")
+    predict.add_argument("--publication-date", default=None, type=_iso_date,
+                         help="ISO date (YYYY-MM-DD) the articles were published")
+    predict.add_argument("--out", default=None, type=_output_file, help="write here instead of standard output")
+    predict.add_argument("--strict", action="store_true",
+                         help="stop at the first input that cannot be read, before loading the model")
+    predict.add_argument("--csv-raw", action="store_true",
+                         help="with --format csv: write cells as they are, without the leading quote that stops "
+                              "spreadsheets running =, +, -, @ cells as formulas (for programs reading the CSV)")
     predict.add_argument("--progress", action="store_true")
     predict.set_defaults(run=_predict)
 
@@ -187,13 +270,17 @@ def parser() -> argparse.ArgumentParser:
 
     markup = commands.add_parser("markup", help="compile annotation markup files into a Label Studio export")
     markup.add_argument("files", nargs="+")
-    markup.add_argument("--out", type=Path, help="write the export here; without it, only check")
+    markup.add_argument("--out", type=lambda value: Path(_output_file(value)),
+                        help="write the export here; without it, only check")
     markup.add_argument("--root", type=Path, default=None, help="folder that text_file paths are relative to")
     markup.set_defaults(run=_markup)
 
     gold = commands.add_parser("gold-incidents", help="write the gold incident records of annotation exports")
     gold.add_argument("exports", nargs="+")
-    gold.add_argument("--out", required=True)
+    gold.add_argument("--out", required=True, type=_output_file)
+    gold.add_argument("--allow-dropped", action="store_true",
+                      help="write gold incidents even if an export has errors, leaving out what they name (the "
+                           "count is printed)")
     gold.set_defaults(run=_gold_incidents)
 
     labeling = commands.add_parser("labeling-config", help="print the Label Studio labeling config of the schema")
@@ -201,13 +288,14 @@ def parser() -> argparse.ArgumentParser:
 
     re3d = commands.add_parser("re3d", help="load re3d and report what is read and what is skipped")
     re3d.add_argument("--root", type=Path, default=None,
-                      help="the re3d folder (default: $CONFLICT_IE_DATA/re3d, else ../shared/data/re3d)")
+                      help="the re3d folder (default: $CONFLICT_IE_DATA/re3d, else ../shared/data/re3d from the "
+                           "working directory)")
     re3d.add_argument("--notes", action="store_true", help="also list every overlap and every value note")
     re3d.set_defaults(run=_re3d)
 
     card = commands.add_parser("model-card", help="render a model card from a metrics.json")
     card.add_argument("metrics")
-    card.add_argument("out")
+    card.add_argument("out", type=_output_file)
     card.set_defaults(run=_model_card)
 
     _add_studio(commands)
@@ -217,7 +305,7 @@ def parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------------------------------------------- Label Studio
 
 def _studio(args) -> int:
-    """Run a studio subcommand; its errors print without the API token and exit 2."""
+    """Run a studio subcommand; its errors print without the API token and exit 1 (input error)."""
     from ..label_studio.client import TOKEN_ENV, StudioError, redact
 
     try:
@@ -225,7 +313,7 @@ def _studio(args) -> int:
     except (StudioError, ValueError, FileNotFoundError) as error:
         message = redact(str(error), args.token or os.environ.get(TOKEN_ENV) or None)
         print(f"error: {message}", file=sys.stderr)
-        return 2
+        return EXIT_INPUT
 
 
 def _studio_create(args) -> int:
@@ -245,7 +333,10 @@ def _studio_create(args) -> int:
 def _studio_push(args) -> int:
     from ..label_studio import check_project_config, connect, push, read_articles
 
-    articles = read_articles(args.articles)
+    skipped: list[str] = []
+    articles = read_articles(args.articles, skipped)
+    for note in skipped:
+        print(note, file=sys.stderr)
     client = connect(args.url, args.token)
     check_project_config(client, args.project)  # before loading a model: a wrong project fails fast
     predictor = None
@@ -277,7 +368,7 @@ def _add_studio(commands) -> None:
         "studio", help="the Label Studio round trip: create a project, push articles, pull annotations",
         description="The Label Studio round trip: create a project from the schema, push articles with the model's "
                     "predictions as pre-annotations, pull the annotations back as a validated export that the "
-                    "training loader reads. Errors exit with status 2 and never show the API token.")
+                    "training loader reads. Errors exit with status 1 and never show the API token.")
     studio.set_defaults(run=_studio)
     server = argparse.ArgumentParser(add_help=False)
     server.add_argument("--url", default=None, help=f"Label Studio server (default: ${URL_ENV})")
@@ -301,16 +392,26 @@ def _add_studio(commands) -> None:
 
     pull = steps.add_parser("pull", parents=[server], help="export annotations, validated, as training data")
     pull.add_argument("--project", type=int, required=True)
-    pull.add_argument("--out", required=True, help="the JSON file to write")
+    pull.add_argument("--out", required=True, type=_output_file, help="the JSON file to write")
     pull.set_defaults(studio_run=_studio_pull)
 
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
-    args = parser().parse_args(argv)
+    args = parser().parse_args(argv)  # a wrong command line exits 2 here, before any work
     try:
         return args.run(args)
-    except (FileNotFoundError, ValueError) as error:
+    except UsageError as error:
+        print(f"usage error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ValueError, OSError) as error:  # InputError, ModelFolderError, FileNotFoundError, ... name the input
         print(f"error: {error}", file=sys.stderr)
-        return 2
-
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception:  # noqa: BLE001 - anything else is a bug: show it, and say so
+        traceback.print_exc()
+        print(f"internal error in {_version()}: this is a bug, please report it with the lines above",
+              file=sys.stderr)
+        return EXIT_INTERNAL

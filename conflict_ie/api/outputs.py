@@ -11,6 +11,7 @@ shown as ``\\xNN`` / ``\\uNNNN``, so a value never forges a line or repaints the
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -91,9 +92,22 @@ def to_csv(named_results: list[tuple[str, ArticleResult]], raw: bool = False) ->
     return buffer.getvalue()
 
 
-def to_jsonl(named_results: list[tuple[str, ArticleResult]]) -> str:
-    return "".join(json.dumps({"source": name, **result.to_dict()}, ensure_ascii=False) + "\n"
-                   for name, result in named_results)
+def text_identity(text: str) -> dict:
+    """Which text a result's offsets index: its length in characters (code points) and the SHA-256 of its UTF-8
+    bytes, so a program can check that it holds the same text before slicing it."""
+    return {"characters": len(text), "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+
+
+def to_jsonl(named_results: list[tuple[str, ArticleResult]], texts: list[str] | None = None) -> str:
+    """One JSON object per article: ``source`` (its name), ``text`` (``text_identity`` of the text the offsets
+    index, when ``texts`` are given) and the result's ``to_dict()``."""
+    lines = []
+    for index, (name, result) in enumerate(named_results):
+        record = {"source": name}
+        if texts is not None:
+            record["text"] = text_identity(texts[index])
+        lines.append(json.dumps({**record, **result.to_dict()}, ensure_ascii=False) + "\n")
+    return "".join(lines)
 
 
 # How the table names a field, where it differs from the record's field name.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -106,7 +107,16 @@ def _check_texts(texts) -> list[str]:
     for index, text in enumerate(texts):
         if not isinstance(text, str):
             raise TypeError(f"text {index} is {type(text).__name__}, expected str")
+        surrogate = _LONE_SURROGATE.search(text)
+        if surrogate:
+            raise ValueError(f"text {index} holds a lone surrogate U+{ord(surrogate.group()):04X} at character "
+                             f"offset {surrogate.start()}: it is not valid Unicode (bytes decoded with "
+                             f"errors='surrogateescape' or broken UTF-16); decode it with errors='replace' first")
     return list(texts)
+
+
+# Half of a UTF-16 surrogate pair on its own: no Unicode character, and no tokenizer can encode it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _check_dates(dates, count: int) -> list[dt.date | None]:

@@ -30,16 +30,13 @@ def to_documents(gold: list[Document], decoded: list[DecodedText]) -> list[Docum
 
 def score_documents(gold: list[Document], predicted: list[Document]) -> dict:
     """Entity and trigger scores (seqeval strict IOB2) and relation scores; each layer only on documents that
-    annotate it, and a layer no document annotates (triggers and relations of a CoNLL entity file) is left out
-    rather than scored as zeros."""
+    annotate it. A layer no document annotates (triggers and relations of a CoNLL entity file) records
+    ``documents: 0``, which the reports show as "not annotated" instead of zeros (``metrics.layer_status``)."""
     from .metrics import relation_scores, span_scores
 
-    annotated = {layer for doc in gold for layer in doc.layers}
-    scores = {layer: span_scores(gold, predicted, layer) for layer in ("entities", "triggers") if layer in annotated}
-    if "relations" in annotated:
-        with_relations = [i for i, doc in enumerate(gold) if "relations" in doc.layers]
-        scores["relations"] = relation_scores([gold[i] for i in with_relations],
-                                              [predicted[i] for i in with_relations])
+    scores = {layer: span_scores(gold, predicted, layer) for layer in ("entities", "triggers")}
+    with_relations = [i for i, doc in enumerate(gold) if "relations" in doc.layers]
+    scores["relations"] = relation_scores([gold[i] for i in with_relations], [predicted[i] for i in with_relations])
     return scores
 
 

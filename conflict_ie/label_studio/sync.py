@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..api.inputs import read_text_files
+from ..api.inputs import read_articles as read_article_files
 from ..atomic import write_text_atomic
 from ..conversion import predictions_to_document
 from ..data.label_studio_export import Problem, document_to_task, parse_task
@@ -213,6 +213,11 @@ def pull(client, project_id: int, out_path: str | Path) -> PullReport:
 # ---------------------------------------------------------------------------------------------------- articles
 
 
-def read_articles(paths: Sequence[str | Path]) -> list[tuple[str, str]]:
-    """(doc_id, text) for each file, and each .txt file of a folder; doc_id is the file name without .txt."""
-    return [(file.stem, text) for file, text in read_text_files(paths)]
+def read_articles(paths: Sequence[str | Path], skipped: list[str] | None = None) -> list[tuple[str, str]]:
+    """(doc_id, text) for each file, and each .txt file of a folder (the rules of ``api.inputs``); doc_id is the
+    file name without .txt. Any file that cannot be read raises InputError; folder entries skipped are appended
+    to ``skipped`` as notes, when given."""
+    files = read_article_files(paths, strict=True)
+    if skipped is not None:
+        skipped.extend(files.notes())
+    return [(Path(name).stem, text) for name, text in files.texts]

@@ -2,7 +2,7 @@
 
 Annotation errors are refused (naming the file, the count and the first problems) unless dropping is allowed; then
 the count is printed and recorded as metrics["dropped"]. `--data` takes a Label Studio export, a re3d folder or a
-CoNLL/BIO file, and a layer no document annotates is left out of the scores rather than scored as zeros.
+CoNLL/BIO file, and a layer no document annotates is marked "not annotated" rather than scored as zeros.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 from conflict_ie.data.conll import load_conll
 from conflict_ie.data.corpora import annotation_kind, load_annotations
 from conflict_ie.evaluation.evaluate import run_evaluation, score_documents
+from conflict_ie.evaluation.metrics import NOT_ANNOTATED, headline, layer_status
 from conflict_ie.evaluation.gold import gold_incident_lines, write_gold_incidents
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -63,11 +64,14 @@ def test_data_format_follows_the_path(data, kind):
 
 def test_evaluate_scores_a_re3d_folder_and_a_conll_file(tiny_model_dir, tmp_path):
     re3d = run_evaluation(model_dir=tiny_model_dir, data_file=FIXTURES / "re3d", out_dir=tmp_path / "re3d")
-    assert set(re3d) >= {"entities", "relations"} and "triggers" not in re3d  # re3d annotates no triggers
+    assert layer_status(re3d["entities"]) is None and layer_status(re3d["relations"]) is None
+    assert layer_status(re3d["triggers"]) == NOT_ANNOTATED  # re3d annotates no triggers
     assert all(path.endswith(".json") for path in re3d["data"]["files"])
     conll = run_evaluation(model_dir=tiny_model_dir, data_file=FIXTURES / "conll" / "conll2003_style.txt",
                            out_dir=tmp_path / "conll")
-    assert "entities" in conll and "triggers" not in conll and "relations" not in conll
+    assert layer_status(conll["entities"]) is None
+    assert layer_status(conll["triggers"]) == layer_status(conll["relations"]) == NOT_ANNOTATED
+    assert "not annotated" in (tmp_path / "conll" / "report.md").read_text(encoding="utf-8").lower()
     assert conll["data"]["documents"] == 1
 
 
@@ -95,11 +99,13 @@ def test_evaluate_data_of_another_format_names_path_and_formats(tmp_path, name, 
         annotation_kind(tmp_path / "absent.json")
 
 
-def test_unannotated_layers_are_left_out_not_scored_as_zeros():
+def test_unannotated_layers_are_marked_not_annotated_not_scored_as_zeros():
     (document,) = load_conll(FIXTURES / "conll" / "conll2003_style.txt")  # entities only
     scores = score_documents([document], [document])
-    assert set(scores) == {"entities"}
-    assert scores["entities"]["micro"]["f1"] == 1.0
+    assert scores["entities"]["micro"]["f1"] == 1.0 and layer_status(scores["entities"]) is None
+    assert layer_status(scores["triggers"]) == NOT_ANNOTATED
+    assert layer_status(scores["relations"]) == NOT_ANNOTATED
+    assert headline(scores).trigger_f1 is None and headline(scores).relation_f1 is None
 
 
 def test_gold_incidents_refuse_an_export_with_errors_unless_allowed(tmp_path, capsys):

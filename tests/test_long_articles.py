@@ -1,0 +1,187 @@
+"""Any length works: a long article is streamed window by window (bounded memory) and decodes to what the
+whole-document path gives; the pieces that made long articles quadratic (cutting, place phrases, incident
+merging) give the same answers as the straightforward versions."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+import torch
+
+from conflict_ie import inference
+from conflict_ie.api.predictor import Predictor
+from conflict_ie.decoding import decode_tags, safe_cut
+from conflict_ie.encoding import ENTITY_TAGS, tokenize_texts
+from conflict_ie.incidents import places
+
+from .conftest import SEEDS
+
+
+@pytest.fixture(scope="module")
+def predictor(tiny_model_dir):
+    return Predictor.load(tiny_model_dir)
+
+
+def _without_scores(result) -> list:
+    spans = [(s.start, s.end, s.label) for s in result.entities + result.triggers]
+    relations = [(r.head.start, r.head.end, r.tail.start, r.tail.end, r.label) for r in result.relations]
+    return [spans, sorted(relations)]
+
+
+def test_a_streamed_long_article_decodes_as_the_whole_document_does(tiny_model_dir, monkeypatch):
+    predictor = Predictor.load(tiny_model_dir)
+    with torch.no_grad():  # an untrained model tags nearly every token; a trained one leaves most of them O
+        predictor.model.entity_head.bias[0] += 1.0
+        predictor.model.trigger_head.bias[0] += 1.0
+    text = "\n\n".join(path.read_text(encoding="utf-8") for path in SEEDS) * 2
+    runner = predictor.runner
+    monkeypatch.setattr(runner, "windows_per_chunk", 1000)  # the tiny model's windows are 32 tokens: 140 of them
+    (whole,) = runner.run([text])
+    assert 100 < runner._windows(tokenize_texts(predictor.tokenizer, [text])[0]) <= runner.windows_per_chunk
+
+    held = []
+    add = inference._DocumentDecoder.add
+
+    def watched(self, *args):
+        add(self, *args)
+        held.append(len(self.pending))
+
+    monkeypatch.setattr(inference._DocumentDecoder, "add", watched)
+    monkeypatch.setattr(runner, "windows_per_chunk", 4)  # now the article is streamed
+    (streamed,) = runner.run([text])
+    assert _without_scores(streamed) == _without_scores(whole)
+    # features are held for a few windows at a time, never for the whole article
+    assert whole.entities and whole.relations
+    assert len(held) > 40 and max(held) <= inference.MAX_PENDING_WINDOWS + 2 * runner.batch_size
+
+
+def test_without_a_safe_cut_the_article_is_cut_anyway_so_memory_stays_bounded(predictor, monkeypatch):
+    """The untrained tiny model tags nearly every token, so there is no place where no span could run across."""
+    held = []
+    add = inference._DocumentDecoder.add
+
+    def watched(self, *args):
+        add(self, *args)
+        held.append(len(self.pending))
+
+    monkeypatch.setattr(inference._DocumentDecoder, "add", watched)
+    monkeypatch.setattr(predictor.runner, "windows_per_chunk", 4)
+    text = "\n\n".join(path.read_text(encoding="utf-8") for path in SEEDS)
+    (result,) = predictor.predict([text])
+    assert len(held) > 40 and max(held) <= inference.MAX_PENDING_WINDOWS + 2 * predictor.runner.batch_size
+    assert result.entities and all(text[s.start:s.end] == s.text for s in result.entities + result.triggers)
+
+
+def test_decoding_in_pieces_cut_at_safe_cuts_equals_decoding_the_whole(tiny_encoder):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
+    (document,) = tokenize_texts(tokenizer, [SEEDS[0].read_text(encoding="utf-8")])
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        logits = torch.randn((len(document), len(ENTITY_TAGS)), generator=generator)
+        logits[:, 0] += 1.5  # mostly O, as real text is
+        probs = logits.softmax(-1)
+        whole = decode_tags(probs, ENTITY_TAGS, document)
+        pieces, base = [], 0
+        ids = probs.argmax(-1)
+        for frontier in range(40, len(document) + 40, 40):
+            frontier = min(frontier, len(document))
+            cut = len(document) if frontier == len(document) else safe_cut(document, [ids[base:frontier]],
+                                                                            base, frontier)
+            if cut is None or cut <= base:
+                continue
+            pieces += decode_tags(probs[base:cut], ENTITY_TAGS, document, offset=base)
+            base = cut
+        assert [(s.token_start, s.token_end, s.label, score) for s, score in pieces] == [
+            (s.token_start, s.token_end, s.label, score) for s, score in whole]
+
+
+def test_the_region_phrase_index_answers_as_a_search_of_the_text_does():
+    rng = random.Random(0)
+    words = ["Idlib", "Aleppo", "province", "Province", "state", "of", "the", "Kafr", "Nabl", "in", "governorate",
+             "Hama", "al-Bab", "Deir", "ez-Zor", "region", ",", "oblast", "Donetsk"]
+    names = ["Idlib", "Aleppo", "Kafr Nabl", "Hama", "al-Bab", "Deir ez-Zor", "Donetsk", "dlib", "Nabl", "ez-Zor"]
+    for _ in range(200):
+        text = " ".join(rng.choice(words) for _ in range(30))
+        index = places.PlaceIndex(text, [])
+        for name in names:
+            escaped = re.escape(name)
+            expected = bool(re.search(rf"\b{escaped}\s+{places._ADMIN1_WORD}\b|\b{places._ADMIN1_WORD}\s+of\s+"
+                                      rf"{escaped}\b", text, re.IGNORECASE))
+            assert index.named_as_admin1(name) == expected, (text, name)
+
+
+def test_an_article_with_thousands_of_triggers_merges_as_the_pairwise_rule_says():
+    """The indexed merge of incident assembly against the rule applied literally, cluster by cluster."""
+    from conflict_ie.incidents import assembly
+    from conflict_ie.records import RelationPrediction, SpanPrediction
+
+    rng = random.Random(1)
+    text = "x" * 40
+    triggers, relations = [], []
+    for i in range(400):
+        start = len(text) + rng.choice([1, 5])
+        word = rng.choice(["strike", "shelling", "clash", "raid"])
+        text += (" the " if rng.random() < 0.3 else "     ") + word
+        trigger = SpanPrediction(start + 4, start + 4 + len(word), word,
+                                 rng.choice(["AirStrike", "Shelling", "ArmedClash", "Attack"]), 0.9)
+        triggers.append(trigger)
+        if rng.random() < 0.6:
+            filler = rng.choice(["Marib", "Idlib", "Hama"])
+            relations.append(RelationPrediction(trigger, SpanPrediction(0, 5, filler, "Location", 0.9),
+                                                rng.choice(["place", "attacker", "time"]), 0.9))
+        if rng.random() < 0.1 and len(triggers) > 1:
+            relations.append(RelationPrediction(trigger, rng.choice(triggers[:-1]), "same_incident", 0.9))
+    text += " " * 10
+    got = assembly.assemble(text, (), tuple(triggers), tuple(relations))
+    expected = _assemble_literally(assembly, text, triggers, relations)
+    assert [tuple((t.start, t.end) for t in i.triggers) for i in got] == expected
+
+
+def _assemble_literally(assembly, text, triggers, relations) -> list:
+    """The merge rule as first written: for each later trigger, scan every earlier cluster in order."""
+    from conflict_ie.schema import ACLED_TYPES, ROLE_FIELDS
+
+    parent = list(range(len(triggers)))
+
+    def find(i):
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    def union(a, b):
+        a, b = find(a), find(b)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+
+    index = {(t.start, t.end): i for i, t in enumerate(triggers)}
+    roles = {i: [] for i in range(len(triggers))}
+    for r in relations:
+        head = index[(r.head.start, r.head.end)]
+        if r.label == "same_incident":
+            union(head, index[(r.tail.start, r.tail.end)])
+        elif r.label in ROLE_FIELDS:
+            roles[head].append(r)
+
+    def fillers(members):
+        return {(r.label, r.tail.text.lower()) for i in members for r in roles[i] if r.label in assembly.MERGE_ROLES}
+
+    for later in range(1, len(triggers)):
+        kind = ACLED_TYPES[triggers[later].label].event_type
+        own = fillers([later])
+        anaphor = bool(assembly._ANAPHOR.search(text[max(0, triggers[later].start - 40):triggers[later].start]))
+        for root in sorted({find(i) for i in range(later)}):
+            if root == find(later) or ACLED_TYPES[triggers[root].label].event_type != kind:
+                continue
+            members = [i for i in range(len(triggers)) if find(i) == root]
+            if own & fillers(members) or not roles[later] or (anaphor and not own):
+                union(root, later)
+                break
+    clusters = {}
+    for i in range(len(triggers)):
+        clusters.setdefault(find(i), []).append(i)
+    return [tuple(sorted((triggers[i].start, triggers[i].end) for i in members))
+            for _, members in sorted(clusters.items())]
