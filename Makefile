@@ -5,7 +5,7 @@ export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 STAMP := .stamps/install
 
-.PHONY: main install test test-slow test-label-studio train evaluate predict-seeds crossval ablation data validate
+.PHONY: main install test test-slow test-label-studio train evaluate predict-seeds crossval ablation data validate length-curve
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m pip install --quiet torch==2.13.0
@@ -56,3 +56,7 @@ test-slow: install
 test-label-studio: install
 	bash scripts/install_label_studio.sh
 	CONFLICT_IE_REQUIRE_LABEL_STUDIO=1 $(PYTHON) -m pytest -q -m label_studio tests/integration
+
+# Not part of main (about 20 minutes): time and memory of predict() on one article of 1 thousand to 3 million characters.
+length-curve: install
+	$(PYTHON) benchmarks/length_curve.py --out reports/benchmarks/length_curve.md

@@ -24,6 +24,19 @@ def predictor(tiny_model_dir):
     return Predictor.load(tiny_model_dir)
 
 
+def _watch_pending_windows(monkeypatch) -> list[int]:
+    """A list that gets, after each window a document decoder takes, how many windows' features it holds."""
+    held = []
+    add = inference._DocumentDecoder.add
+
+    def watched(self, *args):
+        add(self, *args)
+        held.append(len(self.pending))
+
+    monkeypatch.setattr(inference._DocumentDecoder, "add", watched)
+    return held
+
+
 def _without_scores(result) -> list:
     spans = [(s.start, s.end, s.label) for s in result.entities + result.triggers]
     relations = [(r.head.start, r.head.end, r.tail.start, r.tail.end, r.label) for r in result.relations]
@@ -41,14 +54,7 @@ def test_a_streamed_long_article_decodes_as_the_whole_document_does(tiny_model_d
     (whole,) = runner.run([text])
     assert 100 < runner._windows(tokenize_texts(predictor.tokenizer, [text])[0]) <= runner.windows_per_chunk
 
-    held = []
-    add = inference._DocumentDecoder.add
-
-    def watched(self, *args):
-        add(self, *args)
-        held.append(len(self.pending))
-
-    monkeypatch.setattr(inference._DocumentDecoder, "add", watched)
+    held = _watch_pending_windows(monkeypatch)
     monkeypatch.setattr(runner, "windows_per_chunk", 4)  # now the article is streamed
     (streamed,) = runner.run([text])
     assert _without_scores(streamed) == _without_scores(whole)
@@ -59,14 +65,7 @@ def test_a_streamed_long_article_decodes_as_the_whole_document_does(tiny_model_d
 
 def test_without_a_safe_cut_the_article_is_cut_anyway_so_memory_stays_bounded(predictor, monkeypatch):
     """The untrained tiny model tags nearly every token, so there is no place where no span could run across."""
-    held = []
-    add = inference._DocumentDecoder.add
-
-    def watched(self, *args):
-        add(self, *args)
-        held.append(len(self.pending))
-
-    monkeypatch.setattr(inference._DocumentDecoder, "add", watched)
+    held = _watch_pending_windows(monkeypatch)
     monkeypatch.setattr(predictor.runner, "windows_per_chunk", 4)
     text = "\n\n".join(path.read_text(encoding="utf-8") for path in SEEDS)
     (result,) = predictor.predict([text])
