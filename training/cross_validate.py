@@ -57,8 +57,11 @@ def main(argv: list[str]) -> int:
         fold_dir.mkdir(parents=True, exist_ok=True)
         splits_file = fold_dir / "splits.json"
         splits_file.write_text(json.dumps(fold_splits, indent=1), encoding="utf-8")
+        # the fold's paths as given (relative to the working directory, as every config path is), so a fold's
+        # recorded config is the same in any checkout and a finished fold is reused wherever it is copied
+        recorded_dir = Path(args.out) / held_out.id
         config = load_config(config_path, FOLD_DEFAULTS + overrides + [
-            f"data.splits_file={splits_file}", f"train.output_dir={fold_dir}"])
+            f"data.splits_file={recorded_dir / 'splits.json'}", f"train.output_dir={recorded_dir}"])
         print(f"== fold: {held_out.id} held out")
         model_dir = train(config)
         predictor = Predictor.load(model_dir)
