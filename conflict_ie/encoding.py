@@ -95,23 +95,58 @@ class Window:
     token_end: int
 
 
+# A longer text is tokenized piece by piece, cut at whitespace (where no token can run across), so the tokenizer's
+# working memory stays bounded however long an article is.
+PIECE_CHARS = 100_000
+
+
 def tokenize_texts(tokenizer, texts: list[str]) -> list[EncodedDocument]:
     """One tokenizer pass over all texts: ids, character offsets and word shapes per token."""
+    short = [i for i, text in enumerate(texts) if len(text) <= PIECE_CHARS]
+    documents: list[EncodedDocument | None] = [None] * len(texts)
+    for index, (ids, offsets) in zip(short, _tokenize(tokenizer, [texts[i] for i in short])):
+        documents[index] = _encoded_document(texts[index], ids, offsets)
+    for index in (i for i in range(len(texts)) if documents[i] is None):
+        ids, offsets = [], []
+        for start, end in _pieces(texts[index]):
+            ((piece_ids, piece_offsets),) = _tokenize(tokenizer, [texts[index][start:end]])
+            ids += piece_ids
+            offsets += [(token_start + start, token_end + start) for token_start, token_end in piece_offsets]
+        documents[index] = _encoded_document(texts[index], ids, offsets)
+    return documents
+
+
+def _tokenize(tokenizer, texts: list[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
     if not texts:
         return []
     encoded = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True,
                         return_attention_mask=False, verbose=False)
-    documents = []
-    for text, ids, offsets in zip(texts, encoded["input_ids"], encoded["offset_mapping"]):
-        kept = [(token_id, start, end) for token_id, (start, end) in zip(ids, offsets) if end > start]
-        documents.append(EncodedDocument(
-            text=text,
-            token_ids=[k[0] for k in kept],
-            char_starts=[k[1] for k in kept],
-            char_ends=[k[2] for k in kept],
-            shapes=[token_shape(text, k[1], k[2]) for k in kept],
-        ))
-    return documents
+    return list(zip(encoded["input_ids"], encoded["offset_mapping"]))
+
+
+def _pieces(text: str) -> list[tuple[int, int]]:
+    """(start, end) of consecutive pieces of at most PIECE_CHARS characters, each but the last ending at the last
+    whitespace of its stretch (or at the limit, in a text with no whitespace there)."""
+    pieces, start = [], 0
+    while len(text) - start > PIECE_CHARS:
+        limit = start + PIECE_CHARS
+        cut = max(text.rfind(space, start + 1, limit) for space in (" ", "\n", "\t"))
+        cut = cut if cut > start else limit
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, len(text)))
+    return pieces
+
+
+def _encoded_document(text: str, ids, offsets) -> EncodedDocument:
+    kept = [(token_id, start, end) for token_id, (start, end) in zip(ids, offsets) if end > start]
+    return EncodedDocument(
+        text=text,
+        token_ids=[k[0] for k in kept],
+        char_starts=[k[1] for k in kept],
+        char_ends=[k[2] for k in kept],
+        shapes=[token_shape(text, k[1], k[2]) for k in kept],
+    )
 
 
 def char_span_to_tokens(encoded: EncodedDocument, char_start: int, char_end: int) -> tuple[int, int] | None:

@@ -22,6 +22,7 @@ import torch
 from .decoding import EMPTY, DecodedText, RelationVotes, decode_tags, safe_cut, to_prediction
 from .encoding import (ENTITY_TAGS, TRIGGER_TAGS, EncodedDocument, TokenSpan, Window, collate, make_windows,
                        relation_candidates, tokenize_texts, window_count)
+from .memory import release_freed_memory
 from .model import ExtractionModel, allowed_label_pairs
 from .schema import LAYERS
 
@@ -113,6 +114,7 @@ class InferenceRunner:
                 decoder.add(window, entity, trigger, features)
             following = start + self.batch_size
             decoder.advance(windows[following].token_start if following < len(windows) else len(document))
+            release_freed_memory()  # the heap fragments batch after batch: peak memory would grow with length
         return decoder.finish()
 
     def score_pairs(self, window: Window, features: torch.Tensor, inside: list[TokenSpan]) -> list:

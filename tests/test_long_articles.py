@@ -184,3 +184,19 @@ def _assemble_literally(assembly, text, triggers, relations) -> list:
         clusters.setdefault(find(i), []).append(i)
     return [tuple(sorted((triggers[i].start, triggers[i].end) for i in members))
             for _, members in sorted(clusters.items())]
+
+
+def test_a_long_text_is_tokenized_in_pieces_into_the_same_tokens(tiny_encoder, monkeypatch):
+    from transformers import AutoTokenizer
+
+    from conflict_ie import encoding
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
+    text = "\n\n".join(path.read_text(encoding="utf-8") for path in SEEDS)
+    (whole,) = tokenize_texts(tokenizer, [text])
+    monkeypatch.setattr(encoding, "PIECE_CHARS", 500)
+    assert len(encoding._pieces(text)) > 10
+    short, (pieces,) = tokenize_texts(tokenizer, ["Marib.", text])[0], tokenize_texts(tokenizer, [text])
+    assert (pieces.token_ids, pieces.char_starts, pieces.char_ends, pieces.shapes) == (
+        whole.token_ids, whole.char_starts, whole.char_ends, whole.shapes)
+    assert short.text == "Marib." and short.char_ends[-1] == 6  # short texts still go in one batch

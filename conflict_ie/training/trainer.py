@@ -31,7 +31,7 @@ from ..schema import ENTITY_LABELS, LAYERS, RELATION_LABELS, TRIGGER_LABELS
 from . import checkpoint, reproducibility
 from .checkpoint import RunFolders
 from .data import TrainingData, epoch_batches, load_training_data, total_steps
-from .memory import peak_rss_mb, release_freed_memory
+from ..memory import peak_rss_mb, release_freed_memory
 from .state import TrainState
 
 

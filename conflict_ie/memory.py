@@ -1,11 +1,13 @@
-"""Give freed heap memory back to the operating system after each training step.
+"""Give freed heap memory back to the operating system: after each training step, and as a long article is
+streamed through inference.
 
 CPU training allocates and frees about a gigabyte of activations per step, in shapes that change from batch to
 batch (window lengths, relation pair counts). glibc keeps freed blocks for reuse, and the heap fragments: the
 default training's resident memory crept from 1.5 GB after one step to 6-7 GB by the end, although the live
 tensors never exceeded about 2 GB. ``malloc_trim`` returns the free pages; the cost is re-faulting them in the
-next step (a few tenths of a second of system time per step on 2 cores). Elsewhere (macOS, musl, Windows) it is a
-no-op.
+next step (a few tenths of a second of system time per step on 2 cores). Streaming a long article through
+inference fragments the heap the same way (peak memory grew with the article's length although the live data did
+not), so the runner trims after each batch of a long article. Elsewhere (macOS, musl, Windows) it is a no-op.
 """
 
 from __future__ import annotations
