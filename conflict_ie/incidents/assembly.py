@@ -85,10 +85,10 @@ def assemble(text: str, entities: tuple[SpanPrediction, ...], triggers: tuple[Sp
         clusters.setdefault(find(i), []).append(i)
     places = PlaceIndex(text, [e for e in entities if e.label == "Location"])
     sentence_ranges = sentences(text)
-    sentence_ranges = (sentence_ranges, [start for start, _ in sentence_ranges])  # with starts, for bisect
+    sentence_starts = [start for start, _ in sentence_ranges]  # for finding a trigger's sentence by bisection
     incidents = [
         _incident(text, [triggers[i] for i in members], [r for i in members for r in roles_by_trigger[i]],
-                  places, sentence_ranges, publication_date)
+                  places, sentence_ranges, sentence_starts, publication_date)
         for _, members in sorted(clusters.items())
     ]
     return tuple(incidents)
@@ -153,7 +153,8 @@ def _sentences_holding(sentence_ranges: list[tuple[int, int]], starts: list[int]
     return [sentence_ranges[index] for index in sorted(held)]
 
 
-def _incident(text, triggers, roles, places: PlaceIndex, sentence_ranges, publication_date) -> Incident:
+def _incident(text, triggers, roles, places: PlaceIndex, sentence_ranges, sentence_starts, publication_date
+              ) -> Incident:
     by_role: dict[str, list[SpanPrediction]] = {label: [] for label in ROLE_FIELDS}
     for relation in sorted(roles, key=lambda r: (r.tail.start, r.tail.end)):
         bucket = by_role[relation.label]
@@ -166,7 +167,7 @@ def _incident(text, triggers, roles, places: PlaceIndex, sentence_ranges, public
         next(t for t in triggers if t.label == label))))
     acled = ACLED_TYPES[incident_type]
     evidence = [SpanPrediction(start, end, text[start:end], "sentence", 1.0)
-                for start, end in _sentences_holding(*sentence_ranges, [t.start for t in triggers])]
+                for start, end in _sentences_holding(sentence_ranges, sentence_starts, [t.start for t in triggers])]
     return Incident(
         type=incident_type,
         event_type=acled.event_type,
