@@ -1,9 +1,9 @@
 """The one decoder: probabilities -> character spans and relations. ``predict()`` and evaluation both reach it
 through the inference runner; it runs no model and reads no tokenizer.
 
-Tag probabilities from every window that covers a token are averaged (``merge_windows``), so spans near a window
+The inference runner averages the tag probabilities of every window that covers a token, so spans near a window
 edge are decided with the context of the window that sees them best; BIO tags become token spans widened to whole
-words (``decode_tags``). Relation probabilities of a span pair are averaged over the windows that scored it, and
+words (``decode_tags``), for a whole document or for the piece of a long one before a ``safe_cut``. Relation probabilities of a span pair are averaged over the windows that scored it, and
 the most probable relation type is kept unless it is "none" (``decode_relations``).
 """
 
@@ -26,16 +26,6 @@ class DecodedText:
 
 
 EMPTY = DecodedText((), (), ())
-
-
-def merge_windows(lengths: list[int], windows: list[Window], window_probs: list[torch.Tensor]) -> list[torch.Tensor]:
-    """Per-document tag probabilities: the mean over every window that covers each token."""
-    sums = [torch.zeros((n, window_probs[0].shape[-1])) for n in lengths]
-    counts = [torch.zeros((n, 1)) for n in lengths]
-    for window, probs in zip(windows, window_probs):
-        sums[window.doc_index][window.token_start:window.token_end] += probs
-        counts[window.doc_index][window.token_start:window.token_end] += 1
-    return [total / count.clamp(min=1) for total, count in zip(sums, counts)]
 
 
 def decode_tags(probs: torch.Tensor, tag_names: tuple[str, ...], document: EncodedDocument, offset: int = 0
@@ -126,7 +116,8 @@ class RelationVotes:
     def result(self) -> tuple[RelationPrediction, ...]:
         """Every relation, ordered by head start, tail start and label."""
         self.settle()
-        return tuple(sorted(self.relations, key=lambda r: (r.head.start, r.tail.start, r.label, r.head.end, r.tail.end)))
+        order = lambda r: (r.head.start, r.tail.start, r.label, r.head.end, r.tail.end)  # noqa: E731
+        return tuple(sorted(self.relations, key=order))
 
 
 def decode_relations(document: EncodedDocument, spans: list[tuple[TokenSpan, float]],
