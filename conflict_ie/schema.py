@@ -79,7 +79,22 @@ COREFERENCE_LABELS: tuple[str, ...] = ("same_incident",)
 
 RELATION_LABELS: tuple[str, ...] = ROLE_LABELS + ENTITY_RELATION_LABELS + COREFERENCE_LABELS
 
-LAYERS: tuple[str, ...] = ("entities", "triggers", "relations")
+# Document-level role fillers: a mention that fills this role in some incident the document reports, tagged at every
+# place its words occur, whichever incident it belongs to. MUC-4's templates annotate exactly this (PerpInd,
+# PerpOrg, Target, Victim, Weapon), without triggers; our own gold gives it through its role relations (an attacker
+# that is a Person is an AttackerIndividual, any other attacker an AttackerOrganisation). Not a Label Studio label:
+# annotators draw roles as relations, and the tags are derived from them.
+ROLE_FILLER_LABELS: tuple[str, ...] = ("AttackerIndividual", "AttackerOrganisation", "Target", "Victim", "Instrument")
+# The role relation (and tail types) each filler label is derived from.
+ROLE_FILLER_SOURCES: dict[str, tuple[str, frozenset[str] | None]] = {
+    "AttackerIndividual": ("attacker", frozenset({"Person"})),
+    "AttackerOrganisation": ("attacker", None),  # any other attacker
+    "Target": ("target", None),
+    "Victim": ("victim", None),
+    "Instrument": ("instrument", None),
+}
+
+LAYERS: tuple[str, ...] = ("entities", "triggers", "relations", "role_fillers")
 
 # Which entity types may fill each role (the tail of a role relation).
 ROLE_TAIL_TYPES: dict[str, frozenset[str]] = {
@@ -121,11 +136,13 @@ _TRIGGER_COLOURS = ("#e15759", "#f28e2b", "#ff9da7", "#edc948", "#d37295", "#b69
 
 
 def span_layer(label: str) -> str:
-    """The layer a span label belongs to: "entities" or "triggers"."""
+    """The layer a span label belongs to: "entities", "triggers" or "role_fillers"."""
     if label in ENTITY_LABELS:
         return "entities"
     if label in TRIGGER_LABELS:
         return "triggers"
+    if label in ROLE_FILLER_LABELS:
+        return "role_fillers"
     raise KeyError(f"unknown span label {label!r}")
 
 
