@@ -34,6 +34,9 @@ class CorpusConfig:
     kind: str = "label_studio"  # label_studio | re3d | conll
     path: str = ""  # relative paths: to the working directory; "${data}/..." means the corpora folder
     weight: float = 1.0  # how many times each training window of this corpus is seen per epoch (fractions sample)
+    # whether its dev documents take part in the dev score that picks the best step during training (they are
+    # always in `conflict-ie evaluate`); off for a large dev set that would slow every evaluation
+    model_selection: bool = True
 
 
 @dataclass
@@ -74,6 +77,7 @@ class TrainConfig:
     entity_loss_weight: float = 1.0
     trigger_loss_weight: float = 1.0
     relation_loss_weight: float = 1.0
+    role_loss_weight: float = 1.0
     # unrelated span pairs kept per related pair in a training window (0: all). Fewer raise relation recall and
     # lower precision; 24 gave the best dev relation F1 of 0, 4, 12 and 24
     relation_negatives_per_positive: int = 24

@@ -23,6 +23,7 @@ class DecodedText:
     entities: tuple[SpanPrediction, ...]
     triggers: tuple[SpanPrediction, ...]
     relations: tuple[RelationPrediction, ...]
+    role_fillers: tuple[SpanPrediction, ...] = ()
 
 
 EMPTY = DecodedText((), (), ())

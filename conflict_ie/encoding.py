@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import torch
 
 from .data.document import Document
-from .schema import ENTITY_LABELS, RELATION_LABELS, TRIGGER_LABELS
+from .data.role_fillers import role_filler_spans
+from .schema import ENTITY_LABELS, RELATION_LABELS, ROLE_FILLER_LABELS, TRIGGER_LABELS
 
 IGNORE_INDEX = -100
 NO_RELATION = "none"
@@ -31,6 +32,7 @@ def bio_tags(labels: tuple[str, ...]) -> tuple[str, ...]:
 
 ENTITY_TAGS = bio_tags(ENTITY_LABELS)
 TRIGGER_TAGS = bio_tags(TRIGGER_LABELS)
+ROLE_FILLER_TAGS = bio_tags(ROLE_FILLER_LABELS)
 
 # Word shape of a token, read from the original (cased) text: the uncased encoder cannot see case.
 SHAPES = ("special", "lower", "title", "upper", "digit", "punct", "other")
@@ -80,6 +82,7 @@ class EncodedDocument:
     # Per-token tag ids, or None where the document does not annotate that layer (its loss is masked).
     entity_tags: list[int] | None = None
     trigger_tags: list[int] | None = None
+    role_tags: list[int] | None = None
     spans: list[TokenSpan] = field(default_factory=list)
     relations: dict[tuple[str, str], str] | None = None  # (head id, tail id) -> label; None: layer not annotated
     doc_id: str = ""
@@ -159,11 +162,14 @@ def char_span_to_tokens(encoded: EncodedDocument, char_start: int, char_end: int
 
 
 def encode_documents(tokenizer, documents: list[Document]) -> list[EncodedDocument]:
-    """Tokenize annotated documents and align their character spans to sub-token tags."""
+    """Tokenize annotated documents and align their character spans to sub-token tags. ``spans`` (the relation
+    candidates) hold entities and triggers; role fillers become the role-filler tags only."""
     encoded_docs = tokenize_texts(tokenizer, [doc.text for doc in documents])
     for document, encoded in zip(documents, encoded_docs):
         encoded.doc_id = document.id
         for span in document.spans:
+            if span.label not in SPAN_LABELS:
+                continue
             tokens = char_span_to_tokens(encoded, span.start, span.end)
             if tokens is not None:
                 encoded.spans.append(TokenSpan(tokens[0], tokens[1], span.label, span.id))
@@ -173,13 +179,18 @@ def encode_documents(tokenizer, documents: list[Document]) -> list[EncodedDocume
             encoded.trigger_tags = _tags(encoded, TRIGGER_LABELS, TRIGGER_TAGS)
         if "relations" in document.layers:
             encoded.relations = {(r.head, r.tail): r.label for r in document.relations}
+        if "role_fillers" in document.layers:
+            fillers = [TokenSpan(*tokens, span.label) for span in role_filler_spans(document)
+                       if (tokens := char_span_to_tokens(encoded, span.start, span.end)) is not None]
+            encoded.role_tags = _tags(encoded, ROLE_FILLER_LABELS, ROLE_FILLER_TAGS, fillers)
     return encoded_docs
 
 
-def _tags(encoded: EncodedDocument, labels: tuple[str, ...], tag_names: tuple[str, ...]) -> list[int]:
+def _tags(encoded: EncodedDocument, labels: tuple[str, ...], tag_names: tuple[str, ...],
+          spans: list[TokenSpan] | None = None) -> list[int]:
     index = {name: i for i, name in enumerate(tag_names)}
     tags = [0] * len(encoded)
-    for span in encoded.spans:
+    for span in encoded.spans if spans is None else spans:
         if span.label not in labels:
             continue
         tags[span.token_start] = index[f"B-{span.label}"]
@@ -247,6 +258,7 @@ class Batch:
     shapes: torch.Tensor
     entity_tags: torch.Tensor
     trigger_tags: torch.Tensor
+    role_tags: torch.Tensor
     pairs: PairBatch  # gold relation candidates (training); empty for documents without the relations layer
     windows: list[Window]
 
@@ -312,6 +324,7 @@ def collate(documents: list[EncodedDocument], windows: list[Window], tokenizer, 
     shapes = torch.zeros((rows, width), dtype=torch.long)
     entity_tags = torch.full((rows, width), IGNORE_INDEX, dtype=torch.long)
     trigger_tags = torch.full((rows, width), IGNORE_INDEX, dtype=torch.long)
+    role_tags = torch.full((rows, width), IGNORE_INDEX, dtype=torch.long)
     pair_rows: list[tuple] = []
     pair_spans: list[tuple[TokenSpan, TokenSpan]] = []
     for row, window in enumerate(windows):
@@ -323,6 +336,7 @@ def collate(documents: list[EncodedDocument], windows: list[Window], tokenizer, 
         shapes[row, 1 : n + 1] = torch.tensor(doc.shapes[window.token_start:window.token_end], dtype=torch.long)
         entity_tags[row, 1 : n + 1] = torch.tensor(window_tags(doc.entity_tags, window), dtype=torch.long)
         trigger_tags[row, 1 : n + 1] = torch.tensor(window_tags(doc.trigger_tags, window), dtype=torch.long)
+        role_tags[row, 1 : n + 1] = torch.tensor(window_tags(doc.role_tags, window), dtype=torch.long)
         if doc.relations is None:
             continue
         pairs = candidate_pairs(spans_in_window(doc.spans, window), allowed_pairs, max_distance)
@@ -339,4 +353,4 @@ def collate(documents: list[EncodedDocument], windows: list[Window], tokenizer, 
         pair_rows += [item[0] for item in labelled]
         pair_spans += [item[1] for item in labelled]
     return Batch(input_ids=input_ids, attention_mask=attention, shapes=shapes, entity_tags=entity_tags,
-                 trigger_tags=trigger_tags, pairs=_pair_batch(pair_rows, pair_spans), windows=list(windows))
+                 trigger_tags=trigger_tags, role_tags=role_tags, pairs=_pair_batch(pair_rows, pair_spans), windows=list(windows))

@@ -20,7 +20,7 @@ import bisect
 import torch
 
 from .decoding import EMPTY, DecodedText, RelationVotes, decode_tags, safe_cut, to_prediction
-from .encoding import (ENTITY_TAGS, TRIGGER_TAGS, EncodedDocument, TokenSpan, Window, collate, make_windows,
+from .encoding import (ENTITY_TAGS, ROLE_FILLER_TAGS, TRIGGER_TAGS, EncodedDocument, TokenSpan, Window, collate, make_windows,
                        relation_candidates, tokenize_texts, window_count)
 from .memory import release_freed_memory
 from .model import ExtractionModel, allowed_label_pairs
@@ -85,14 +85,14 @@ class InferenceRunner:
             yield chunk
 
     def _tag_pass(self, documents: list[EncodedDocument], windows: list[Window]):
-        """(window, entity probabilities, trigger probabilities, features) of each window, batched in order."""
+        """(window, (entity, trigger, role-filler) probabilities, features) of each window, batched in order."""
         for start in range(0, len(windows), self.batch_size):
             batch_windows = windows[start:start + self.batch_size]
             tags = self.model.tag_probabilities(collate(documents, batch_windows, self.tokenizer).to(self.device))
-            entity_batch, trigger_batch, features = tags.entity.cpu(), tags.trigger.cpu(), tags.features
+            layers = (tags.entity.cpu(), tags.trigger.cpu(), tags.role.cpu())
             for row, window in enumerate(batch_windows):
                 n = window.token_end - window.token_start
-                yield window, entity_batch[row, 1:n + 1], trigger_batch[row, 1:n + 1], features[row, :n + 2]
+                yield window, tuple(probs[row, 1:n + 1] for probs in layers), tags.features[row, :n + 2]
 
     def _run_chunk(self, documents: list[EncodedDocument]) -> list[DecodedText]:
         """Short documents together: windows of similar length are batched, then each document is decoded."""
@@ -100,8 +100,8 @@ class InferenceRunner:
         windows = make_windows([len(d) for d in documents], config.max_length, config.stride)
         decoders = [_DocumentDecoder(self, document) for document in documents]
         ordered = sorted(windows, key=lambda w: w.token_end - w.token_start)
-        for window, entity, trigger, features in self._tag_pass(documents, ordered):
-            decoders[window.doc_index].add(window, entity, trigger, features)
+        for window, probs, features in self._tag_pass(documents, ordered):
+            decoders[window.doc_index].add(window, probs, features)
         return [decoder.finish() for decoder in decoders]
 
     def _run_long(self, document: EncodedDocument) -> DecodedText:
@@ -110,8 +110,8 @@ class InferenceRunner:
         windows = make_windows([len(document)], config.max_length, config.stride)
         decoder = _DocumentDecoder(self, document)
         for start in range(0, len(windows), self.batch_size):
-            for window, entity, trigger, features in self._tag_pass([document], windows[start:start + self.batch_size]):
-                decoder.add(window, entity, trigger, features)
+            for window, probs, features in self._tag_pass([document], windows[start:start + self.batch_size]):
+                decoder.add(window, probs, features)
             following = start + self.batch_size
             decoder.advance(windows[following].token_start if following < len(windows) else len(document))
             release_freed_memory()  # the heap fragments batch after batch: peak memory would grow with length
@@ -127,6 +127,11 @@ class InferenceRunner:
         return list(zip(pairs.spans, probs))
 
 
+# The tag layers, in the order the tag pass yields their probabilities.
+TAG_LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("entities", ENTITY_TAGS), ("triggers", TRIGGER_TAGS), ("role_fillers", ROLE_FILLER_TAGS))
+
+
 class _DocumentDecoder:
     """One document's decoding as its windows arrive. Tag probabilities are summed per token over the windows
     that cover it (their mean decides the tag); tokens no later window reaches are decoded up to a safe cut;
@@ -137,25 +142,21 @@ class _DocumentDecoder:
         self.runner = runner
         self.document = document
         self.base = 0  # tokens before this are decoded; the sums below start here
-        self.entity_sum = torch.zeros((0, len(ENTITY_TAGS)))
-        self.trigger_sum = torch.zeros((0, len(TRIGGER_TAGS)))
+        self.sums = [torch.zeros((0, len(tags))) for _, tags in TAG_LAYERS]  # per tag layer
         self.count = torch.zeros((0, 1))
         self.pending: list[tuple[Window, torch.Tensor]] = []  # windows whose relations are not scored yet
-        self.entities: list[tuple[TokenSpan, float]] = []
-        self.triggers: list[tuple[TokenSpan, float]] = []
-        self.entity_starts: list[int] = []  # token starts of the spans above, for finding a window's spans
-        self.trigger_starts: list[int] = []
+        self.spans: list[list[tuple[TokenSpan, float]]] = [[] for _ in TAG_LAYERS]
+        self.starts: list[list[int]] = [[] for _ in TAG_LAYERS]  # token starts of the spans, to find a window's
         self.votes = RelationVotes(document)
 
-    def add(self, window: Window, entity: torch.Tensor, trigger: torch.Tensor, features: torch.Tensor) -> None:
+    def add(self, window: Window, probs: tuple[torch.Tensor, ...], features: torch.Tensor) -> None:
         start, end = window.token_start - self.base, window.token_end - self.base
         if end > len(self.count):
             grow = end - len(self.count)
-            self.entity_sum = torch.cat([self.entity_sum, torch.zeros((grow, self.entity_sum.shape[1]))])
-            self.trigger_sum = torch.cat([self.trigger_sum, torch.zeros((grow, self.trigger_sum.shape[1]))])
+            self.sums = [torch.cat([total, torch.zeros((grow, total.shape[1]))]) for total in self.sums]
             self.count = torch.cat([self.count, torch.zeros((grow, 1))])
-        self.entity_sum[start:end] += entity
-        self.trigger_sum[start:end] += trigger
+        for total, layer_probs in zip(self.sums, probs):
+            total[start:end] += layer_probs
         self.count[start:end] += 1
         if "relations" in self.runner.layers:
             self.pending.append((window, features))
@@ -164,8 +165,8 @@ class _DocumentDecoder:
         """No window still to come reaches a token before ``frontier``: decode up to the last safe cut there."""
         if frontier <= self.base:
             return
-        entity, trigger = self._merged(frontier - self.base)
-        cut = safe_cut(self.document, [entity.argmax(-1), trigger.argmax(-1)], self.base, frontier)
+        merged = self._merged(frontier - self.base)
+        cut = safe_cut(self.document, [probs.argmax(-1) for probs in merged], self.base, frontier)
         if cut is None or cut <= self.base:
             if len(self.pending) < self.runner.batch_size + MAX_PENDING_WINDOWS:
                 return  # wait for a word break
@@ -175,29 +176,25 @@ class _DocumentDecoder:
     def finish(self) -> DecodedText:
         if len(self.document) > self.base:
             self._decode(len(self.document))
-        return DecodedText(
-            entities=tuple(to_prediction(self.document, span) for span in self.entities),
-            triggers=tuple(to_prediction(self.document, span) for span in self.triggers),
-            relations=self.votes.result(),
-        )
+        entities, triggers, role_fillers = (tuple(to_prediction(self.document, span) for span in spans)
+                                            for spans in self.spans)
+        return DecodedText(entities=entities, triggers=triggers, relations=self.votes.result(),
+                           role_fillers=role_fillers)
 
-    def _merged(self, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _merged(self, length: int) -> list[torch.Tensor]:
         count = self.count[:length].clamp(min=1)
-        return self.entity_sum[:length] / count, self.trigger_sum[:length] / count
+        return [total[:length] / count for total in self.sums]
 
     def _decode(self, cut: int) -> None:
         """Decode tokens ``base .. cut - 1``, score the windows that lie before ``cut``, drop what is done."""
-        layers = self.runner.layers
-        entity, trigger = self._merged(cut - self.base)
-        new_entities = decode_tags(entity, ENTITY_TAGS, self.document, self.base) if "entities" in layers else []
-        new_triggers = decode_tags(trigger, TRIGGER_TAGS, self.document, self.base) if "triggers" in layers else []
-        self.entities += new_entities
-        self.triggers += new_triggers
-        self.entity_starts += [span.token_start for span, _ in new_entities]
-        self.trigger_starts += [span.token_start for span, _ in new_triggers]
-        self.votes.add_spans(new_entities + new_triggers)
+        for index, ((layer, tags), probs) in enumerate(zip(TAG_LAYERS, self._merged(cut - self.base))):
+            new = decode_tags(probs, tags, self.document, self.base) if layer in self.runner.layers else []
+            self.spans[index] += new
+            self.starts[index] += [span.token_start for span, _ in new]
+            if layer != "role_fillers":  # relations link entities and triggers only
+                self.votes.add_spans(new)
         done = cut - self.base
-        self.entity_sum, self.trigger_sum = self.entity_sum[done:].clone(), self.trigger_sum[done:].clone()
+        self.sums = [total[done:].clone() for total in self.sums]
         self.count = self.count[done:].clone()
         self.base = cut
         self._score_windows_before(cut)
@@ -217,11 +214,13 @@ class _DocumentDecoder:
     def _inside(self, window: Window) -> list[TokenSpan]:
         """The decoded spans that lie wholly inside ``window``: entities first, then triggers, each in order."""
         inside = []
-        for spans, starts in ((self.entities, self.entity_starts), (self.triggers, self.trigger_starts)):
+        for spans, starts in zip(self.spans[:2], self.starts[:2]):
             first = bisect.bisect_left(starts, window.token_start)
             last = bisect.bisect_left(starts, window.token_end)
             inside += [span for span, _ in spans[first:last] if span.token_end <= window.token_end]
         return inside
+
+
 class _NoBar:
     def update(self, n: int) -> None:
         pass

@@ -30,9 +30,9 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer
 
 from .config import ConfigError, ModelConfig, check_device, model_config_from_dict, resolve_encoder
-from .encoding import (ENTITY_TAGS, IGNORE_INDEX, NO_RELATION, RELATION_CLASSES, SHAPE_COUNT, SPAN_LABELS,
-                       TRIGGER_TAGS, Batch, PairBatch)
-from .schema import ENTITY_LABELS, LAYERS, RELATION_LABELS, TRIGGER_LABELS, relation_problem
+from .encoding import (ENTITY_TAGS, IGNORE_INDEX, NO_RELATION, RELATION_CLASSES, ROLE_FILLER_TAGS, SHAPE_COUNT,
+                       SPAN_LABELS, TRIGGER_TAGS, Batch, PairBatch)
+from .schema import ENTITY_LABELS, LAYERS, RELATION_LABELS, ROLE_FILLER_LABELS, TRIGGER_LABELS, relation_problem
 
 METADATA_FILE = "conflict_ie.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -52,6 +52,7 @@ class Logits:
 
     entity: torch.Tensor  # [windows, positions, len(ENTITY_TAGS)]
     trigger: torch.Tensor  # [windows, positions, len(TRIGGER_TAGS)]
+    role: torch.Tensor  # [windows, positions, len(ROLE_FILLER_TAGS)]
     relation: torch.Tensor | None  # [pairs, len(RELATION_CLASSES)]
 
 
@@ -63,6 +64,7 @@ class TagProbabilities:
     features: torch.Tensor  # [windows, positions, features]
     entity: torch.Tensor  # [windows, positions, len(ENTITY_TAGS)]
     trigger: torch.Tensor  # [windows, positions, len(TRIGGER_TAGS)]
+    role: torch.Tensor  # [windows, positions, len(ROLE_FILLER_TAGS)]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -103,6 +105,7 @@ class ExtractionModel(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.entity_head = nn.Linear(features, len(ENTITY_TAGS))
         self.trigger_head = nn.Linear(features, len(TRIGGER_TAGS))
+        self.role_head = nn.Linear(features, len(ROLE_FILLER_TAGS))
         self.label_embedding = nn.Embedding(len(SPAN_LABELS), config.label_dim)
         self.distance_embedding = nn.Embedding(len(DISTANCE_BUCKETS) + 1, config.label_dim)
         span_features = 2 * features + config.label_dim
@@ -136,30 +139,35 @@ class ExtractionModel(nn.Module):
     def forward(self, batch: Batch) -> Logits:
         features = self.features(batch)
         return Logits(entity=self.entity_head(features), trigger=self.trigger_head(features),
+                      role=self.role_head(features),
                       relation=self.relation_logits(features, batch.pairs) if len(batch.pairs) else None)
 
     def tag_probabilities(self, batch: Batch) -> TagProbabilities:
-        """Inference, first pass: entity and trigger tag probabilities of every position, and the features."""
+        """Inference, first pass: entity, trigger and role-filler tag probabilities of every position, and the
+        features."""
         features = self.features(batch)
         return TagProbabilities(features=features, entity=self.entity_head(features).softmax(-1).float(),
-                                trigger=self.trigger_head(features).softmax(-1).float())
+                                trigger=self.trigger_head(features).softmax(-1).float(),
+                                role=self.role_head(features).softmax(-1).float())
 
     def relation_probabilities(self, features: torch.Tensor, pairs: PairBatch) -> torch.Tensor:
         """Inference, second pass: [pairs, len(RELATION_CLASSES)] probabilities from the tag pass's features."""
         return self.relation_logits(features, pairs).softmax(-1).float()
 
-    def losses(self, batch: Batch, weights: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> dict[str, torch.Tensor]:
+    def losses(self, batch: Batch, weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
+               ) -> dict[str, torch.Tensor]:
         """Per-layer losses. Positions and pairs a document does not annotate carry IGNORE_INDEX, so a layer
         missing from every document of the batch contributes exactly zero (and no gradient)."""
         logits = self(batch)
         losses = {
             "entity": _masked_cross_entropy(logits.entity, batch.entity_tags),
             "trigger": _masked_cross_entropy(logits.trigger, batch.trigger_tags),
+            "role": _masked_cross_entropy(logits.role, batch.role_tags),
             "relation": (_masked_cross_entropy(logits.relation, batch.pairs.targets)
                          if logits.relation is not None else logits.entity.sum() * 0.0),
         }
         losses["total"] = (weights[0] * losses["entity"] + weights[1] * losses["trigger"]
-                           + weights[2] * losses["relation"])
+                           + weights[2] * losses["relation"] + weights[3] * losses["role"])
         return losses
 
 
@@ -218,7 +226,9 @@ def load_model(folder: str | Path, device: str | torch.device = "cpu") -> tuple[
     encoder = _load_part(folder, ENCODER_CONFIG_FILE, lambda: AutoModel.from_config(
         encoder_config, add_pooling_layer=False, trust_remote_code=False))
     model = ExtractionModel(encoder, model_config)
-    load_weights(model, folder)
+    # a model from before the role-filler layer has no role head: it loads, and that layer stays untrained
+    untrained_role_head = "role_fillers" not in metadata.get("layers", LAYERS)
+    load_weights(model, folder, optional=("role_head.",) if untrained_role_head else ())
     return model.to(device).eval(), tokenizer, metadata
 
 
@@ -250,7 +260,7 @@ def check_metadata(folder: Path, metadata: dict) -> ModelConfig:
         if not isinstance(schema, Mapping):
             raise ModelFolderError(folder, METADATA_FILE, f"has schema {schema!r}; expected an object of label lists")
         for key, labels in (("entities", ENTITY_LABELS), ("triggers", TRIGGER_LABELS),
-                            ("relations", RELATION_LABELS)):
+                            ("relations", RELATION_LABELS), ("role_fillers", ROLE_FILLER_LABELS)):
             recorded = schema.get(key)
             if recorded is not None and list(recorded) != list(labels):
                 unknown = [label for label in recorded if label not in labels]
@@ -293,9 +303,10 @@ def load_tokenizer(folder: Path, encoder_config, metadata: dict):
     return tokenizer
 
 
-def load_weights(model: ExtractionModel, folder: Path) -> None:
-    """Load model.safetensors into ``model`` (strict), refusing a damaged file or one whose weights are not the
-    ones this model has: missing, unexpected and mis-shaped keys are listed."""
+def load_weights(model: ExtractionModel, folder: Path, optional: tuple[str, ...] = ()) -> None:
+    """Load model.safetensors into ``model`` (strict, except that weights whose names start with one of
+    ``optional`` may be missing and keep their initial values), refusing a damaged file or one whose weights are
+    not the ones this model has: missing, unexpected and mis-shaped keys are listed."""
     path = folder / WEIGHTS_FILE
     try:
         state = load_file(str(path))
@@ -303,7 +314,7 @@ def load_weights(model: ExtractionModel, folder: Path) -> None:
         raise ModelFolderError(folder, WEIGHTS_FILE, f"cannot be read ({error}): the file is damaged or truncated; "
                                "copy or train the model again") from error
     expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
+    missing = sorted(name for name in set(expected) - set(state) if not name.startswith(optional or ("\0",)))
     unexpected = sorted(set(state) - set(expected))
     misshaped = [f"{name} {tuple(state[name].shape)} (expected {tuple(tensor.shape)})"
                  for name, tensor in expected.items() if name in state and state[name].shape != tensor.shape]
@@ -312,7 +323,7 @@ def load_weights(model: ExtractionModel, folder: Path) -> None:
     if problems:
         raise ModelFolderError(folder, WEIGHTS_FILE, "does not fit the model that config.json and "
                                f"{METADATA_FILE} describe: " + "; ".join(problems))
-    model.load_state_dict(state, strict=True)
+    model.load_state_dict(state, strict=not optional)
 
 
 def _listing(items: list[str], limit: int = 6) -> str:

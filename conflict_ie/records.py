@@ -89,6 +89,9 @@ class ArticleResult:
     # layers the model was not trained on (its training data did not annotate them): always empty here, and no
     # incident can be assembled without triggers
     untrained_layers: tuple[str, ...] = ()
+    # mentions that fill an attacker, target, victim or instrument role in some incident of the article (the
+    # document-level role-filler layer; labels in schema.ROLE_FILLER_LABELS), every occurrence
+    role_fillers: tuple[SpanPrediction, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)

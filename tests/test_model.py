@@ -61,9 +61,11 @@ def test_missing_layer_contributes_no_loss_and_no_gradient(tiny_encoder):
     losses = model.losses(batch)
     assert losses["trigger"].item() == 0.0
     assert losses["relation"].item() == 0.0
+    assert losses["role"].item() == 0.0
     assert losses["entity"].item() > 0.0
     losses["total"].backward()
     assert model.trigger_head.weight.grad is None or torch.count_nonzero(model.trigger_head.weight.grad) == 0
+    assert model.role_head.weight.grad is None or torch.count_nonzero(model.role_head.weight.grad) == 0
     assert all(p.grad is None or torch.count_nonzero(p.grad) == 0 for p in model.relation_head.parameters())
     assert torch.count_nonzero(model.entity_head.weight.grad) > 0
 

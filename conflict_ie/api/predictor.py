@@ -89,9 +89,10 @@ class Predictor:
         decoded = self.runner.run(list(texts), progress=progress)
         results = []
         for text, result, date in zip(texts, decoded, dates):
-            incidents = assemble(text, result.entities, result.triggers, result.relations, date)
+            incidents = assemble(text, result.entities, result.triggers, result.relations, date,
+                                 role_fillers=result.role_fillers)
             results.append(ArticleResult(result.entities, result.triggers, result.relations, incidents,
-                                         self.untrained_layers))
+                                         self.untrained_layers, result.role_fillers))
         return results
 
     def predict_article(self, text: str, publication_date: str | dt.date | None = None) -> ArticleResult:

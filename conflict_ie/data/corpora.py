@@ -137,12 +137,13 @@ def load_splits(config: Config) -> dict[str, set[str]]:
 
 
 def split_documents(corpora: list[Corpus], splits: dict[str, set[str]]) -> dict[str, list[tuple[Corpus, Document]]]:
-    """Documents per split. A document the split file does not list goes to train and is reported."""
+    """Documents per split. A document the split file does not list goes to the split its corpus gives it
+    (``meta["split"]``: MUC-4 comes split), else to train, and is reported."""
     result: dict[str, list[tuple[Corpus, Document]]] = {name: [] for name in SPLITS}
     for corpus in corpora:
         for document in corpus.documents:
-            name = next((s for s in SPLITS if document.id in splits[s]), None)
-            if name is None:
+            name = next((s for s in SPLITS if document.id in splits[s]), document.meta.get("split"))
+            if name not in SPLITS:
                 corpus.report.notes.append(f"{document.id} is not in the split file: used for training")
                 name = "train"
             result[name].append((corpus, document))

@@ -24,7 +24,7 @@ class EvaluatedDocument:
 def to_documents(gold: list[Document], decoded: list[DecodedText]) -> list[Document]:
     """Predicted Documents aligned with the gold ones (same ids, texts and meta), from decoder output."""
     return [predictions_to_document(document.id, document.text, result.entities, result.triggers, result.relations,
-                                    meta=document.meta)[0]
+                                    role_fillers=result.role_fillers, meta=document.meta)[0]
             for document, result in zip(gold, decoded)]
 
 
@@ -34,7 +34,7 @@ def score_documents(gold: list[Document], predicted: list[Document]) -> dict:
     ``documents: 0``, which the reports show as "not annotated" instead of zeros (``metrics.layer_status``)."""
     from .metrics import relation_scores, span_scores
 
-    scores = {layer: span_scores(gold, predicted, layer) for layer in ("entities", "triggers")}
+    scores = {layer: span_scores(gold, predicted, layer) for layer in ("entities", "triggers", "role_fillers")}
     with_relations = [i for i, doc in enumerate(gold) if "relations" in doc.layers]
     scores["relations"] = relation_scores([gold[i] for i in with_relations], [predicted[i] for i in with_relations])
     return scores

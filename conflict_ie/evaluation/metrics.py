@@ -29,10 +29,12 @@ from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 
 from ..data.document import Document
+from ..data.role_fillers import with_role_fillers
 from ..records import Incident
-from ..schema import ENTITY_LABELS, INCIDENT_FIELDS, TRIGGER_LABELS
+from ..schema import ENTITY_LABELS, INCIDENT_FIELDS, ROLE_FILLER_LABELS, TRIGGER_LABELS
 
-SPAN_LAYERS = {"entities": frozenset(ENTITY_LABELS), "triggers": frozenset(TRIGGER_LABELS)}
+SPAN_LAYERS = {"entities": frozenset(ENTITY_LABELS), "triggers": frozenset(TRIGGER_LABELS),
+               "role_fillers": frozenset(ROLE_FILLER_LABELS)}
 
 _WORD = re.compile(r"\w+|[^\w\s]")
 _LEADING_ARTICLE = re.compile(r"^(?:the|a|an)\s+")
@@ -50,12 +52,13 @@ class Headline:
     trigger_f1: float | None = None
     relation_f1: float | None = None
     incident_role_f1: float | None = None
+    role_filler_f1: float | None = None
 
 
 # Headline field -> (metrics section, average) whose "f1" it reads.
 HEADLINE_PATHS = {"entity_micro_f1": ("entities", "micro"), "entity_macro_f1": ("entities", "macro"),
                   "trigger_f1": ("triggers", "micro"), "relation_f1": ("relations", "micro"),
-                  "incident_role_f1": ("incidents", "micro")}
+                  "incident_role_f1": ("incidents", "micro"), "role_filler_f1": ("role_fillers", "micro")}
 # The Headline fields a cross-validation fold and its mean record: the micro F1 of each layer, in layer order.
 CROSS_VALIDATION_FIGURES = ("entity_micro_f1", "trigger_f1", "relation_f1", "incident_role_f1")
 
@@ -178,6 +181,8 @@ def span_scores(gold: list[Document], predicted: list[Document], layer: str) -> 
     ``layer``; ``predicted`` is aligned with ``gold`` (same order, same texts)."""
     labels = SPAN_LAYERS[layer]
     pairs = [(g, p) for g, p in zip(gold, predicted, strict=True) if layer in g.layers]
+    if layer == "role_fillers":  # the gold of this layer is derived from role relations where it is not drawn
+        pairs = [(with_role_fillers(g), p) for g, p in pairs]
     return tag_scores([word_tags(g, labels) for g, _ in pairs], [word_tags(p, labels) for _, p in pairs])
 
 

@@ -20,10 +20,12 @@ from .metrics import CROSS_VALIDATION_FIGURES, HEADLINE_PATHS, NO_GOLD, NOT_ANNO
 if TYPE_CHECKING:
     from .evaluate import EvaluatedDocument
 
-SCORE_SECTIONS = (("entities", "Entities"), ("triggers", "Incident triggers"), ("relations", "Relations"))
+SCORE_SECTIONS = (("entities", "Entities"), ("triggers", "Incident triggers"), ("relations", "Relations"),
+                  ("role_fillers", "Role fillers"))
 # What each scored layer is called in a sentence, and what its gold items are.
 LAYER_WORDS = {"entities": ("entities", "entity spans"), "triggers": ("incident triggers", "trigger spans"),
                "relations": ("relations", "relations"),
+               "role_fillers": ("role fillers", "role-filler spans"),
                "incidents": ("incidents (triggers and relations together)", "incident role fillers")}
 
 

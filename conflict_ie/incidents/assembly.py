@@ -4,6 +4,12 @@ Triggers that the model links with ``same_incident`` form one incident. On top o
 cluster joins an earlier one of the same ACLED event type when the two share a role filler (same attacker, place
 or victim text), or when the later one is a bare anaphor ("the attack", "the strikes") with no filler of its own:
 articles restate one incident many times, and one record per incident is what analysts count.
+
+Role fillers (the document-level role-filler layer: mentions the model reads as an attacker, target, victim or
+instrument of some incident of the article) then fill the roles the relations left out: each filler joins the
+incident of the nearest trigger in its sentence, else of the nearest trigger in the article, unless that incident
+already holds the same words in any role. Relations come first because they say which incident a filler belongs
+to; the filler layer learns from many more documents (MUC-4's), so it finds fillers relations miss.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from .counts import parse_count
 from .dates import resolve_date
 from .places import PlaceIndex
 from ..records import Incident, RelationPrediction, SpanPrediction
-from ..schema import ACLED_TYPES, ROLE_FIELDS
+from ..schema import ACLED_TYPES, ROLE_FIELDS, ROLE_FILLER_SOURCES
 
 # Roles whose shared filler text marks two trigger clusters as mentions of one incident.
 MERGE_ROLES = ("attacker", "place", "victim", "target")
@@ -46,8 +52,9 @@ def _strip_range(text: str, start: int, end: int) -> tuple[int, int]:
 
 def assemble(text: str, entities: tuple[SpanPrediction, ...], triggers: tuple[SpanPrediction, ...],
              relations: tuple[RelationPrediction, ...], publication_date: dt.date | None = None,
-             merge_heuristics: bool = True) -> tuple[Incident, ...]:
-    """Group triggers into incidents and fill each incident's roles from the relations."""
+             merge_heuristics: bool = True, role_fillers: tuple[SpanPrediction, ...] = ()) -> tuple[Incident, ...]:
+    """Group triggers into incidents and fill each incident's roles from the relations, then from the role
+    fillers."""
     if not triggers:
         return ()
     key = lambda span: (span.start, span.end)  # noqa: E731 - spans are identified by their offsets
@@ -86,6 +93,8 @@ def assemble(text: str, entities: tuple[SpanPrediction, ...], triggers: tuple[Sp
     places = PlaceIndex(text, [e for e in entities if e.label == "Location"])
     sentence_ranges = sentences(text)
     sentence_starts = [start for start, _ in sentence_ranges]  # for finding a trigger's sentence by bisection
+    if role_fillers:
+        _attach_role_fillers(role_fillers, entities, triggers, roles_by_trigger, clusters, find, sentence_starts)
     incidents = [
         _incident(text, [triggers[i] for i in members], [r for i in members for r in roles_by_trigger[i]],
                   places, sentence_ranges, sentence_starts, publication_date)
@@ -126,6 +135,33 @@ def _merge_compatible(text, triggers, roles_by_trigger, find, union) -> None:
                     target = min(candidates)
         if target is not None:
             union(target, later)
+
+
+def _attach_role_fillers(role_fillers, entities, triggers, roles_by_trigger, clusters, find, sentence_starts
+                         ) -> None:
+    """Add each role filler as a role relation of the nearest trigger (in its sentence if one is there), unless
+    that trigger's incident already has the filler's words in some role, or some incident has them in this role
+    (a later mention of a known attacker is not a new one). The filler takes the offsets and label of a predicted
+    entity at the same offsets when there is one."""
+    entity_at = {(e.start, e.end): e for e in entities}
+    starts = [t.start for t in triggers]
+    sentence_of = lambda offset: bisect.bisect_right(sentence_starts, offset)  # noqa: E731
+    held: dict[int, set[str]] = {root: {r.tail.text.lower() for i in members for r in roles_by_trigger[i]}
+                                 for root, members in clusters.items()}
+    filled = {(r.label, r.tail.text.lower()) for roles in roles_by_trigger.values() for r in roles}
+    for filler in role_fillers:
+        role = ROLE_FILLER_SOURCES[filler.label][0]
+        position = bisect.bisect_left(starts, filler.start)
+        nearby = [i for i in (position - 1, position) if 0 <= i < len(triggers)]
+        same_sentence = [i for i in nearby if sentence_of(triggers[i].start) == sentence_of(filler.start)]
+        nearest = min(same_sentence or nearby, key=lambda i: abs(triggers[i].start - filler.start))
+        words = filler.text.lower()
+        if words in held[find(nearest)] or (role, words) in filled:
+            continue
+        held[find(nearest)].add(words)
+        filled.add((role, words))
+        tail = entity_at.get((filler.start, filler.end), filler)
+        roles_by_trigger[nearest].append(RelationPrediction(triggers[nearest], tail, role, filler.score))
 
 
 def _earliest_root(roots: list[int], find, exclude: int) -> int | None:

@@ -25,7 +25,8 @@ class TrainingData:
 
     @property
     def dev_documents(self) -> list[Document]:
-        return [document for _, document in self.splits["dev"]]
+        """The dev documents model selection scores: those of corpora with ``model_selection`` on."""
+        return [document for corpus, document in self.splits["dev"] if corpus.config.model_selection]
 
     @property
     def train_weights(self) -> list[float]:

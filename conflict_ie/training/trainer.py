@@ -27,7 +27,7 @@ from ..evaluation.evaluate import score_documents, to_documents
 from ..evaluation.metrics import headline
 from ..inference import InferenceRunner
 from ..model import ExtractionModel, allowed_label_pairs, build_model, resolve_device
-from ..schema import ENTITY_LABELS, LAYERS, RELATION_LABELS, TRIGGER_LABELS
+from ..schema import ENTITY_LABELS, LAYERS, RELATION_LABELS, ROLE_FILLER_LABELS, TRIGGER_LABELS
 from . import checkpoint, reproducibility
 from .checkpoint import RunFolders
 from .data import TrainingData, epoch_batches, load_training_data, total_steps
@@ -173,7 +173,7 @@ def build_setup(config: Config, data: TrainingData, device: torch.device, determ
     optimizer, scheduler = build_optimizer(model, config, steps)
     metadata = {
         "schema": {"entities": list(ENTITY_LABELS), "triggers": list(TRIGGER_LABELS),
-                   "relations": list(RELATION_LABELS)},
+                   "relations": list(RELATION_LABELS), "role_fillers": list(ROLE_FILLER_LABELS)},
         "layers": list(learnt),
         "config": config.to_dict(),
         "data_hashes": data.hashes,
@@ -218,7 +218,7 @@ def train_step(setup: Setup, batch: Batch, config: Config) -> dict[str, torch.Te
     setup.model.train()
     train_cfg = config.train
     losses = setup.model.losses(batch, (train_cfg.entity_loss_weight, train_cfg.trigger_loss_weight,
-                                        train_cfg.relation_loss_weight))
+                                        train_cfg.relation_loss_weight, train_cfg.role_loss_weight))
     setup.optimizer.zero_grad(set_to_none=True)
     losses["total"].backward()
     torch.nn.utils.clip_grad_norm_(setup.model.parameters(), train_cfg.grad_clip)
@@ -239,7 +239,7 @@ def evaluate(setup: Setup, state: TrainState, progress: Progress, folders: RunFo
     if dev and setup.dev_layers:
         scores = headline(score_documents(dev, to_documents(dev, setup.runner.run([d.text for d in dev]))))
         figures = {"entities": scores.entity_micro_f1, "triggers": scores.trigger_f1,
-                   "relations": scores.relation_f1}
+                   "relations": scores.relation_f1, "role_fillers": scores.role_filler_f1}
         for layer in setup.dev_layers:
             point[DEV_FIGURE[layer]] = figures[layer]
         score = sum(figures[layer] or 0.0 for layer in setup.dev_layers) / len(setup.dev_layers)
@@ -264,7 +264,8 @@ def evaluate(setup: Setup, state: TrainState, progress: Progress, folders: RunFo
     return bool(patience) and state.evaluations_without_improvement >= patience
 
 
-DEV_FIGURE = {"entities": "dev_entity_f1", "triggers": "dev_trigger_f1", "relations": "dev_relation_f1"}
+DEV_FIGURE = {"entities": "dev_entity_f1", "triggers": "dev_trigger_f1", "relations": "dev_relation_f1",
+              "role_fillers": "dev_role_filler_f1"}
 
 
 def finish(setup: Setup, state: TrainState, folders: RunFolders, wall: float, log) -> Path:
