@@ -238,12 +238,17 @@ def _first(values):
     return values[0] if values else None
 
 
+def _strings(value) -> list:
+    """A list of strings as given; a bare string is one string (iterating it would score its characters)."""
+    return [value] if isinstance(value, str) else list(value or ())
+
+
 def _gold_template(template: dict) -> dict:
     """A gold template ready to compare: types, role entities as sets of normalised mentions, extended keys."""
     return {
         "types": incident_types(template.get("incident_type")),
-        "roles": {role: [frozenset(filter(None, map(normalise, mentions))) for mentions in template.get(role) or ()]
-                  for role in ROLES},
+        "roles": {role: [frozenset(filter(None, map(normalise, _strings(mentions))))
+                         for mentions in _strings(template.get(role))] for role in ROLES},
         "date": _gold_date_intervals(template.get("date")),
         "location": _gold_paths(template.get("location")),
         "killed": _count_interval(template.get("killed")),
@@ -257,7 +262,7 @@ def _predicted_template(template: dict) -> dict:
     roles = {}
     for role in ROLES:
         # duplicates that normalise alike are one filler; a filler that normalises to nothing is no filler
-        roles[role] = list(dict.fromkeys(filter(None, map(normalise, template.get(role) or ()))))
+        roles[role] = list(dict.fromkeys(filter(None, map(normalise, _strings(template.get(role))))))
     return {"types": incident_types(template.get("incident_type")), "roles": roles,
             **{key: _first(template.get(key)) for key in EXTENDED_KEYS}}
 

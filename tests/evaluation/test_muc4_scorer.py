@@ -212,6 +212,13 @@ def test_fillers_only_match_in_their_own_role():
     assert counts(scores["per_slot"]["Target"]) == (0, 1, 0)
 
 
+def test_a_bare_string_is_one_value_not_its_characters():
+    gold = {"d": [template(PerpOrg=["fmln"])]}  # one entity given as a string instead of a list of mentions
+    predicted = {"d": [template(PerpOrg="FMLN")]}  # fillers given as a string instead of a list
+    # type + fmln: 2 / 2 / 2 (read as characters it would be 4 gold and 4 predicted letters)
+    assert counts(score_templates(gold, predicted)["micro"]) == (2, 2, 2)
+
+
 # ---------------------------------------------------------------------------------------------- extended slots
 
 def extended(key: str, gold_value, predicted_values, slot: str | None = None) -> tuple[int, int, int]:
