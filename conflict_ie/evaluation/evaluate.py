@@ -65,6 +65,12 @@ def evaluate_documents(predictor, documents: list[Document], *, peer: bool = Fal
     # always written: with no document annotating triggers and relations it records documents == 0 (not annotated)
     metrics["incidents"] = incident_scores(gold, pred)
     metrics["confusion"] = entity_confusion(documents, predicted)
+    with_templates = [i for i, d in enumerate(documents) if "muc4_templates" in d.meta]
+    if with_templates:  # MUC-4 documents: our incident records scored as MUC-4 templates
+        from .muc4 import score_articles
+
+        metrics["muc4"] = score_articles({documents[i].id: documents[i].meta["muc4_templates"] for i in with_templates},
+                                         {documents[i].id: results[i].incidents for i in with_templates})
     metrics["speed"] = {"documents": len(documents), "seconds": round(seconds, 3),
                         "docs_per_second": round(len(documents) / seconds, 3) if seconds else None}
     if peer:

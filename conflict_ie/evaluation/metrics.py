@@ -53,12 +53,14 @@ class Headline:
     relation_f1: float | None = None
     incident_role_f1: float | None = None
     role_filler_f1: float | None = None
+    muc4_f1: float | None = None
 
 
 # Headline field -> (metrics section, average) whose "f1" it reads.
 HEADLINE_PATHS = {"entity_micro_f1": ("entities", "micro"), "entity_macro_f1": ("entities", "macro"),
                   "trigger_f1": ("triggers", "micro"), "relation_f1": ("relations", "micro"),
-                  "incident_role_f1": ("incidents", "micro"), "role_filler_f1": ("role_fillers", "micro")}
+                  "incident_role_f1": ("incidents", "micro"), "role_filler_f1": ("role_fillers", "micro"),
+                  "muc4_f1": ("muc4", "micro")}
 # The Headline fields a cross-validation fold and its mean record: the micro F1 of each layer, in layer order.
 CROSS_VALIDATION_FIGURES = ("entity_micro_f1", "trigger_f1", "relation_f1", "incident_role_f1")
 

@@ -18,8 +18,8 @@ from ..schema import LAYERS
 from .markdown import code, escape, fence
 from .metrics import headline
 from .metrics import NOT_ANNOTATED, layer_status
-from .report import (cross_validation_table, fmt, hash_rows, incident_tables, layer_note, markdown_table, peer_table,
-                     ratio, score_table, training_rows)
+from .report import (cross_validation_table, fmt, hash_rows, incident_tables, layer_note, markdown_table, muc4_note,
+                     muc4_tables, peer_table, ratio, score_table, training_rows)
 
 TAGS = ["token-classification", "named-entity-recognition", "relation-extraction", "event-extraction",
         "armed-conflict", "news"]
@@ -30,6 +30,8 @@ INDEX_METRICS = (
     ("trigger_f1", "f1", "Trigger micro F1"),
     ("relation_f1", "f1", "Relation micro F1"),
     ("incident_role_f1", "f1", "Incident role micro F1"),
+    ("role_filler_f1", "f1", "Role filler micro F1"),
+    ("muc4_f1", "f1", "MUC-4 template micro F1"),
 )
 
 
@@ -84,6 +86,14 @@ def _incidents(metrics: dict) -> str:
         return absent("Incident scoring")
     return _layer(metrics, "incidents", "\n\n".join(
         markdown_table(header, rows) for _, header, rows in incident_tables(metrics["incidents"])))
+
+
+def _muc4(metrics: dict) -> str:
+    section = metrics.get("muc4")
+    if not section:
+        return "_No evaluated document carries MUC-4 templates, so there is no MUC-4 figure here._"
+    return escape(muc4_note(section)) + "\n\n" + "\n\n".join(
+        f"**{escape(title)}**\n\n" + markdown_table(header, rows) for title, header, rows in muc4_tables(section))
 
 
 def _peer(metrics: dict) -> str:
@@ -204,6 +214,8 @@ def render_model_card(metrics: dict) -> str:
         "triggers": _score_section(metrics, "triggers", "Trigger scoring"),
         "relations": _score_section(metrics, "relations", "Relation scoring"),
         "incidents": _incidents(metrics),
+        "role_fillers": _score_section(metrics, "role_fillers", "Role-filler scoring"),
+        "muc4": _muc4(metrics),
         "peer": _peer(metrics),
         "cross_validation": _cross_validation(metrics),
         "speed": _speed(metrics),

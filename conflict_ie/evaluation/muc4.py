@@ -47,10 +47,20 @@ EXTENDED_SLOTS: tuple[str, ...] = ("date", "location", "location_lenient", "kill
 MUC4_TYPES: dict[str, str] = {"Explosion": "bombing", "Abduction": "kidnapping"}
 DEFAULT_MUC4_TYPE = "attack"
 
+# What evaluate reports as the MUC-4 figure: one template per MUC-4 incident type and document (MUC-4's keys hold
+# one template per incident and rarely two of one type, while our assembly may split an incident in two); the
+# other conversion, one template per incident record, is reported beside it.
+HEADLINE_MERGE = True
+
+# Attacker labels that make a PerpInd (a Person entity, or a role filler read as an individual where no entity was
+# found at its offsets); every other attacker is a PerpOrg.
+INDIVIDUAL_LABELS = frozenset({"Person", "AttackerIndividual"})
+
 _ARTICLES = frozenset({"a", "an", "the"})
 
 
 # ---------------------------------------------------------------------------------------------- normalisation
+
 
 def normalise(text: str) -> str:
     """Lower case, punctuation removed, the words a/an/the removed, whitespace collapsed: "The F.M.L.N.'s" ->
@@ -375,8 +385,8 @@ def _incident_template(incident: Incident) -> dict:
     """One incident as a predicted template (before deduplication)."""
     # an attacker that is a person is an individual perpetrator; any other attacker (a group, a nationality, a
     # platform) stands for an organisation
-    individuals = [s.text for s in incident.attackers if s.label == "Person"]
-    organisations = [s.text for s in incident.attackers if s.label != "Person"]
+    individuals = [s.text for s in incident.attackers if s.label in INDIVIDUAL_LABELS]
+    organisations = [s.text for s in incident.attackers if s.label not in INDIVIDUAL_LABELS]
     return {
         "incident_type": muc4_type(incident.type),
         "PerpInd": individuals,
@@ -430,3 +440,22 @@ def incidents_to_templates(incidents: Sequence[Incident], *, merge_same_type: bo
                     into[field] = into.get(field, []) + values
         templates = list(merged.values())
     return [_deduplicated(template) for template in templates]
+
+
+# ---------------------------------------------------------------------------------------------- evaluation
+
+
+def score_articles(templates: dict[str, list[dict]], incidents: dict[str, Sequence[Incident]]) -> dict:
+    """The ``muc4`` section of an evaluation: gold templates and our incident records (by document id) scored
+    with the headline conversion, plus the micro figure and template counts of the other conversion."""
+    def scored(merge: bool) -> dict:
+        return score_templates(templates, {doc_id: incidents_to_templates(incidents.get(doc_id, ()),
+                                                                          merge_same_type=merge)
+                                           for doc_id in templates})
+
+    section = scored(HEADLINE_MERGE)
+    other = scored(not HEADLINE_MERGE)
+    section["conversion"] = "one template per type" if HEADLINE_MERGE else "one template per incident"
+    section["other_conversion"] = {"conversion": "one template per incident" if HEADLINE_MERGE else
+                                   "one template per type", "micro": other["micro"], "templates": other["templates"]}
+    return section

@@ -81,6 +81,44 @@ def incident_tables(section: dict) -> list[tuple[str, list[str], list[list[str]]
     return tables
 
 
+MUC4_HEADER = ["", "Precision", "Recall", "F1", "Correct", "Predicted", "Gold"]
+MUC4_SLOT_NAMES = {"incident_type": "incident type", "PerpInd": "PerpInd (individual perpetrator)",
+                   "PerpOrg": "PerpOrg (perpetrator organisation)", "Target": "Target", "Victim": "Victim",
+                   "Weapon": "Weapon", "date": "date", "location": "location (most specific place)",
+                   "location_lenient": "location (any place on the path)", "killed": "killed", "injured": "injured"}
+# Published micro F1 (x100) on MUC-4's test split (TST3+TST4), which the data folder withholds.
+MUC4_REFERENCES = (("GTT", 50.2), ("IterX, BERT-base", 51.7), ("IterX, T5-large", 53.0))
+
+
+def _muc4_row(name, scores: dict | None) -> list[str]:
+    scores = scores or {}
+    return [name] + [fmt(scores.get(k)) for k in ("precision", "recall", "f1", "tp", "predicted", "gold")]
+
+
+def muc4_tables(section: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    slots = section.get("per_slot") or {}
+    rows = [_muc4_row(MUC4_SLOT_NAMES.get(name, name), scores) for name, scores in slots.items()]
+    rows.append(_muc4_row(Strong("micro"), section.get("micro")))
+    extended = [_muc4_row(MUC4_SLOT_NAMES.get(name, name), scores)
+                for name, scores in (section.get("extended") or {}).items()]
+    return [("MUC-4 template metric", MUC4_HEADER, rows),
+            ("Beyond the published metric (raw answer keys)", MUC4_HEADER, extended)]
+
+
+def muc4_note(section: dict) -> str:
+    micro = (section.get("micro") or {}).get("f1")
+    templates = section.get("templates") or {}
+    other = section.get("other_conversion") or {}
+    references = ", ".join(f"{name} {value}" for name, value in MUC4_REFERENCES)
+    return (f"Our incident records as MUC-4 templates ({section.get('conversion', 'conversion not recorded')}), "
+            f"scored by the template metric of docs/muc4.md over {fmt(section.get('documents'))} documents: micro "
+            f"F1 x100 = {fmt(micro * 100 if isinstance(micro, float) else None, 1)}. Templates: "
+            f"{fmt(templates.get('gold'))} gold, {fmt(templates.get('predicted'))} predicted, "
+            f"{fmt(templates.get('aligned'))} aligned. The other conversion ({other.get('conversion', '?')}) gives "
+            f"micro F1 {fmt((other.get('micro') or {}).get('f1'))}. Published on MUC-4's test split (withheld here; "
+            f"these figures are on the split evaluated): {references}.")
+
+
 def peer_table(peer: dict) -> tuple[list[str], list[list[str]]]:
     """Our F1 and the peer's on each shared type, then micro/macro and throughput, with ratios ours/peer."""
     theirs = peer.get("entities") or {}
@@ -224,6 +262,8 @@ def sections(metrics: dict) -> list[tuple[str, Tables | None, str | None]]:
         layer("incidents", "Incidents", lambda: incident_tables(metrics["incidents"]))
     else:
         out.append(("Incidents", None, None))
+    if "muc4" in metrics:
+        out.append(("MUC-4 templates", muc4_tables(metrics["muc4"]), muc4_note(metrics["muc4"])))
     if "peer" in metrics:
         peer = metrics["peer"]
         out.append((f"Peer comparison: {peer.get('name', 'peer')}", [("Shared types", *peer_table(peer))], None))
