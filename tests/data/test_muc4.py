@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from conflict_ie.api.cli import main as cli_main
 from conflict_ie.data import muc4
+from conflict_ie.data.corpora import annotation_kind, load_documents
 from conflict_ie.data.document import Document, LoadReport
 
 REAL_MUC4 = Path(os.environ.get("CONFLICT_IE_DATA") or Path(__file__).resolve().parents[3] / "shared" / "data") / "muc4"
@@ -431,6 +433,30 @@ def test_a_document_twice_raises(tmp_path):
 def test_missing_root_raises(tmp_path):
     with pytest.raises(FileNotFoundError, match="no MUC-4 corpus here"):
         muc4.load_muc4(tmp_path)
+
+
+# ---------------------------------------------------------------- corpus kind and command line
+
+
+def test_muc4_is_a_corpus_kind_recognised_from_its_folder(tmp_path):
+    root = write_corpus(tmp_path / "muc4")
+    assert annotation_kind(root) == "muc4"
+    documents, files = load_documents("muc4", root, LoadReport(source="t"))
+    assert len(documents) == 4
+    assert {f.relative_to(root).as_posix() for f in files} == {
+        "processed/train.json", "processed/dev.json", "LICENSE.gtt-packaging", "raw/dev/key-dev-0001.muc4",
+        "raw/tst1/key-tst1.v7", "raw/dev/dev-muc3-0001-0100", "raw/tst1/tst1-muc3"}
+
+
+def test_cli_prints_what_is_read_and_skipped(tmp_path, capsys):
+    root = write_corpus(tmp_path / "muc4")
+    assert cli_main(["muc4", "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "4 documents" in out and "mention not in text 1" in out
+    assert "train: 3 documents (1 with a publication date), 3 templates; with date 2, with location 2" in out
+    assert cli_main(["muc4", "--root", str(root), "--notes"]) == 0
+    assert "'national guard'" in capsys.readouterr().out
+    assert cli_main(["muc4", "--root", str(tmp_path / "none")]) == 1
 
 
 def test_default_root_follows_the_environment(monkeypatch, tmp_path):
