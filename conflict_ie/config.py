@@ -31,7 +31,7 @@ class ConfigError(ValueError):
 @dataclass
 class CorpusConfig:
     name: str = ""
-    kind: str = "label_studio"  # label_studio | re3d | conll
+    kind: str = "label_studio"  # label_studio | re3d | conll | muc4
     path: str = ""  # relative paths: to the working directory; "${data}/..." means the corpora folder
     weight: float = 1.0  # how many times each training window of this corpus is seen per epoch (fractions sample)
     # whether its dev documents take part in the dev score that picks the best step during training (they are
@@ -209,7 +209,7 @@ def _read_yaml(path: Path) -> dict:
     return tree
 
 
-CORPUS_KINDS = ("label_studio", "re3d", "conll")
+CORPUS_KINDS = ("label_studio", "re3d", "conll", "muc4")
 
 
 def validate(config: Config, on_this_machine: bool = True) -> None:

@@ -8,6 +8,7 @@
     gold-incidents   write the gold incident records of annotation exports
     labeling-config  print the Label Studio labeling config generated from the schema
     re3d             what the re3d loader reads and skips, with reasons
+    muc4             what the MUC-4 loader reads and skips, with reasons
     model-card       render a model card from a metrics.json
     studio           the Label Studio round trip: create a project, push articles, pull annotations
 
@@ -168,6 +169,27 @@ def _re3d(args) -> int:
     return 0
 
 
+def _muc4(args) -> int:
+    from ..data.document import LoadReport
+    from ..data.muc4 import default_root, load_muc4, template_summary
+
+    root = args.root or default_root()
+    report = LoadReport(source=f"MUC-4 ({root})")
+    try:
+        documents = load_muc4(root, report)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}")
+        return 1
+    print(report.summary())
+    print(template_summary(documents, report))
+    if args.notes:
+        print("\n".join("  " + note for note in report.notes))
+    else:
+        print(f"  notes: {len(report.notes)} (mentions not found, overlaps, template matches, dates; --notes lists "
+              "them)")
+    return 0
+
+
 def _model_card(args) -> int:
     import json
 
@@ -292,6 +314,14 @@ def parser() -> argparse.ArgumentParser:
                            "working directory)")
     re3d.add_argument("--notes", action="store_true", help="also list every overlap and every value note")
     re3d.set_defaults(run=_re3d)
+
+    muc4 = commands.add_parser("muc4", help="load MUC-4 and report what is read and what is skipped")
+    muc4.add_argument("--root", type=Path, default=None,
+                      help="the MUC-4 folder (default: $CONFLICT_IE_DATA/muc4, else ../shared/data/muc4 from the "
+                           "working directory)")
+    muc4.add_argument("--notes", action="store_true",
+                      help="also list every mention not found, overlap, unmatched template and unread date")
+    muc4.set_defaults(run=_muc4)
 
     card = commands.add_parser("model-card", help="render a model card from a metrics.json")
     card.add_argument("metrics")

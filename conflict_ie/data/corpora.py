@@ -12,9 +12,9 @@ from ..config import Config, CorpusConfig, portable_path, resolve_path
 from .document import Document, LoadReport
 
 SPLITS = ("train", "dev", "test")
-KINDS = ("label_studio", "re3d", "conll")
-FORMATS = ("a Label Studio export (.json), a re3d folder (source folders each holding documents.json) or a "
-           "CoNLL/BIO file (.conll, .bio, .tsv, .txt)")
+KINDS = ("label_studio", "re3d", "conll", "muc4")
+FORMATS = ("a Label Studio export (.json), a re3d folder (source folders each holding documents.json), a MUC-4 "
+           "folder (holding processed/train.json) or a CoNLL/BIO file (.conll, .bio, .tsv, .txt)")
 
 
 @dataclass
@@ -63,22 +63,29 @@ def load_documents(kind: str, path: Path, report: LoadReport, *,
         from .conll import load_conll
 
         return load_conll(path, report, strict), [path]
+    if kind == "muc4":
+        from .muc4 import load_muc4, muc4_files
+
+        return load_muc4(path, report), muc4_files(path)
     raise ValueError(f"{path}: unknown kind {kind!r} ({', '.join(KINDS)})")
 
 
 def annotation_kind(path: str | Path) -> str:
-    """The format of an annotation path, from the path: a folder of re3d source folders, a .json Label Studio
-    export or a CoNLL/BIO file. Anything else raises, naming the path and the formats read."""
+    """The format of an annotation path, from the path: a folder of re3d source folders, a MUC-4 folder (holding
+    processed/train.json), a .json Label Studio export or a CoNLL/BIO file. Anything else raises, naming the path
+    and the formats read."""
     from .conll import SUFFIXES
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder; expected {FORMATS}")
     if path.is_dir():
+        if (path / "processed" / "train.json").is_file():
+            return "muc4"
         if any(folder.is_dir() and (folder / "documents.json").is_file() for folder in path.iterdir()):
             return "re3d"
-        raise ValueError(f"{path}: a folder without re3d source folders (each holding documents.json); "
-                         f"expected {FORMATS}")
+        raise ValueError(f"{path}: a folder without re3d source folders (each holding documents.json) or "
+                         f"processed/train.json (MUC-4); expected {FORMATS}")
     if path.suffix.lower() == ".json":
         return "label_studio"
     if path.suffix.lower() in SUFFIXES:
