@@ -96,6 +96,13 @@ ROLE_FILLER_SOURCES: dict[str, tuple[str, frozenset[str] | None]] = {
 
 LAYERS: tuple[str, ...] = ("entities", "triggers", "relations", "role_fillers")
 
+
+def implied_layers(layers) -> frozenset[str]:
+    """The layers a document annotates, given those its file lists: triggers and relations together annotate the
+    role fillers too (the role relations say which mentions fill a role; ``data/role_fillers.py``)."""
+    layers = frozenset(layers)
+    return layers | {"role_fillers"} if {"triggers", "relations"} <= layers else layers
+
 # Which entity types may fill each role (the tail of a role relation).
 ROLE_TAIL_TYPES: dict[str, frozenset[str]] = {
     "attacker": frozenset({"Person", "Organisation", "Nationality", "MilitaryPlatform"}),

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .document import Document, LoadReport, Relation, Span
-from ..schema import LABELS_FROM_NAME, LAYERS, TEXT_TO_NAME, is_span_label, relation_problem
+from ..schema import LABELS_FROM_NAME, LAYERS, TEXT_TO_NAME, implied_layers, is_span_label, relation_problem
 
 # Nesting a task may have: an exported task is about 6 levels deep; anything past this is not an export.
 MAX_TASK_DEPTH = 64
@@ -269,7 +269,7 @@ def parse_task(
         text=text,
         spans=tuple(sorted(spans, key=lambda s: (s.start, s.end))),
         relations=tuple(relations),
-        layers=frozenset(layers) & frozenset(LAYERS),
+        layers=implied_layers(frozenset(layers) & frozenset(LAYERS)),
         source=str(data.get("source") or file),
         licence=str(data.get("licence") or ""),
         meta=meta,

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .document import Document, Relation, Span
 from .label_studio_export import Problem, document_to_task, parse_task
-from ..schema import LAYERS
+from ..schema import LAYERS, implied_layers
 
 SPAN_PATTERN = re.compile(r"\[([^\[\]]+)\]\{([A-Za-z_]+) ([A-Za-z0-9_]+)\}")
 SEPARATOR = "---"
@@ -88,7 +88,7 @@ def parse_markup(source: str, file: str = "<markup>", root: Path | None = None) 
     layers = header.pop("layers", " ".join(LAYERS)).split()
     doc_id = header.pop("id", Path(file).stem)
     return Document(
-        id=doc_id, text=text, spans=tuple(spans), relations=tuple(relations), layers=frozenset(layers),
+        id=doc_id, text=text, spans=tuple(spans), relations=tuple(relations), layers=implied_layers(layers),
         source=header.pop("source", "authored"), licence=header.pop("licence", "CC-BY-4.0"), meta=header,
     )
 

@@ -141,5 +141,5 @@ def test_a_model_trained_on_entities_only_predicts_no_triggers_or_relations(tiny
     text = " ".join(sentences * 20)  # long enough that an untrained trigger head would fire somewhere
     result = predictor.predict_article(text)
     assert result.triggers == () and result.relations == () and result.incidents == ()
-    assert result.untrained_layers == ("triggers", "relations")
-    assert json.loads(result.to_json())["untrained_layers"] == ["triggers", "relations"]
+    assert result.untrained_layers == ("triggers", "relations", "role_fillers")
+    assert json.loads(result.to_json())["untrained_layers"] == ["triggers", "relations", "role_fillers"]
