@@ -47,6 +47,8 @@ def score(model_dir: Path, dev: list[tuple[str, object]]) -> dict:
         "trigger_micro_f1": figures.trigger_f1,
         "relation_micro_f1": figures.relation_f1,
         "incident_role_micro_f1": figures.incident_role_f1,
+        "role_filler_micro_f1": figures.role_filler_f1,
+        "muc4_micro_f1": figures.muc4_f1,
         "entity_micro_f1_by_corpus": {},
         "training": {k: predictor.metadata.get("training", {}).get(k) for k in TRAINING_KEYS},
     }
@@ -62,11 +64,11 @@ def write_table(summary: dict, path: Path) -> None:
     rows, dev_counts = summary["rows"], summary["dev_documents"]
     corpora = sorted(dev_counts)
     header = ["Training data", "Entity micro F1", "Entity macro F1", "Trigger F1", "Relation F1",
-              "Incident role F1"] + [f"Entity F1 on {name} dev ({dev_counts[name]} docs)" for name in corpora]
+              "Incident role F1", "Role filler F1", "MUC-4 template F1"] + [f"Entity F1 on {name} dev ({dev_counts[name]} docs)" for name in corpora]
     body = []
     for label, row in rows.items():
         cells = [row["entity_micro_f1"], row["entity_macro_f1"], row["trigger_micro_f1"], row["relation_micro_f1"],
-                 row["incident_role_micro_f1"]] + [row["entity_micro_f1_by_corpus"].get(n) for n in corpora]
+                 row["incident_role_micro_f1"], row.get("role_filler_micro_f1"), row.get("muc4_micro_f1")] + [row["entity_micro_f1_by_corpus"].get(n) for n in corpora]
         body.append([label] + ["n/a" if v is None else f"{v:.3f}" for v in cells])
     training = [[label] + [str(row["training"].get(k, "n/a")) for k in TRAINING_KEYS] for label, row in rows.items()]
     path.write_text(
@@ -80,7 +82,8 @@ def write_table(summary: dict, path: Path) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config")
-    parser.add_argument("--leave-out", default="re3d,authored", help="comma-separated corpus names, one run each")
+    parser.add_argument("--leave-out", default="re3d,authored,muc4",
+                        help="comma-separated corpus names, one run each")
     parser.add_argument("--out", default="runs/ablation", help="folder for the left-out runs and the table")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_intermixed_args(argv)

@@ -292,6 +292,7 @@ def _show(progress: Progress, bar, state: TrainState, steps: int, log) -> None:
     bar.set_postfix(loss=f"{mean['total']:.3f}", win_s=f"{speed:.1f}")
     if bar.disable:
         log(f"step {state.step}/{steps} epoch {state.epoch} loss {mean['total']:.4f} "
-            f"(entity {mean['entity']:.3f} trigger {mean['trigger']:.3f} relation {mean['relation']:.3f}) "
+            f"(entity {mean['entity']:.3f} trigger {mean['trigger']:.3f} relation {mean['relation']:.3f} "
+            f"role fillers {mean['role']:.3f}) "
             f"{speed:.1f} windows/s")
 

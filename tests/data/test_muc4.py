@@ -492,3 +492,19 @@ def test_real_muc4_counts():
         [1269, 1303, 648, 321]
     for document in documents:
         assert_exact_and_flat(document)
+
+
+def test_a_corpus_that_comes_split_keeps_its_split_unless_the_split_file_lists_the_document():
+    from conflict_ie.config import CorpusConfig
+    from conflict_ie.data.corpora import Corpus, split_documents
+    from conflict_ie.data.document import Document, LoadReport
+
+    documents = [Document(doc_id, "text", (), layers=frozenset({"role_fillers"}), meta=meta)
+                 for doc_id, meta in (("TST1-1", {"split": "dev"}), ("DEV-1", {"split": "train"}), ("DEV-2", {}),
+                                      ("TST1-2", {"split": "dev"}))]
+    corpus = Corpus(CorpusConfig(name="muc4", kind="muc4"), documents, LoadReport("muc4"))
+    splits = split_documents([corpus], {"train": set(), "dev": set(), "test": {"TST1-2"}})
+    assert {name: [d.id for _, d in items] for name, items in splits.items()} == {
+        "train": ["DEV-1", "DEV-2"], "dev": ["TST1-1"], "test": ["TST1-2"]}
+    # only the document with no split of its own is reported as unlisted
+    assert corpus.report.notes == ["DEV-2 is not in the split file: used for training"]

@@ -115,3 +115,22 @@ def test_gold_incidents_refuse_an_export_with_errors_unless_allowed(tmp_path, ca
     write_gold_incidents([BAD], tmp_path / "gold.jsonl", allow_dropped=True)
     assert "WARNING: 8 annotated items DROPPED" in capsys.readouterr().err
     assert gold_incident_lines([GOOD]) == gold_incident_lines([GOOD], allow_dropped=True)  # clean: no change
+
+
+def test_evaluate_on_a_muc4_folder_scores_role_fillers_and_templates(tiny_model_dir, tmp_path):
+    from tests.data.test_muc4 import write_corpus
+
+    root = write_corpus(tmp_path / "muc4")
+    assert annotation_kind(root) == "muc4"
+    metrics = run_evaluation(model_dir=tiny_model_dir, data_file=root, out_dir=tmp_path / "out")
+    # MUC-4 annotates role fillers only: the other layers are "not annotated", not zeros
+    for layer in ("entities", "triggers", "relations", "incidents"):
+        assert layer_status(metrics[layer]) == NOT_ANNOTATED
+    assert metrics["role_fillers"]["documents"] == 4 and metrics["role_fillers"]["micro"]["support"] > 0
+    muc = metrics["muc4"]
+    assert muc["documents"] == 4 and muc["templates"]["gold"] == 4
+    assert muc["conversion"] == "one template per type"
+    assert set(muc["per_slot"]) == {"incident_type", "PerpInd", "PerpOrg", "Target", "Victim", "Weapon"}
+    assert headline(metrics).muc4_f1 == muc["micro"]["f1"]
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "## MUC-4 templates" in report and "GTT 50.2" in report
