@@ -10,7 +10,7 @@ from conflict_ie.data.role_fillers import occurrences, role_filler_spans, with_r
 from conflict_ie.encoding import IGNORE_INDEX, ROLE_FILLER_TAGS, collate, encode_documents, make_windows
 from conflict_ie.incidents.assembly import assemble
 from conflict_ie.model import allowed_label_pairs
-from conflict_ie.records import SpanPrediction
+from conflict_ie.records import RelationPrediction, SpanPrediction
 
 from .test_model import tiny_model
 
@@ -97,17 +97,23 @@ def prediction(text, phrase, label, occurrence=0, score=0.9):
     return SpanPrediction(start, start + len(phrase), text[start:start + len(phrase)], label, score)
 
 
-def test_assembly_fills_roles_from_fillers_by_the_nearest_trigger_in_the_sentence():
-    text = "Rebels bombed a bus in Lima. Separately, soldiers kidnapped a mayor. The rebels were not caught."
+def test_assembly_fills_empty_roles_from_fillers_in_the_trigger_sentence():
+    text = ("Rebels bombed a bus in Lima. Separately, soldiers kidnapped a mayor with guerrillas. The rebels were "
+            "not caught.")
     triggers = (prediction(text, "bombed", "Explosion"), prediction(text, "kidnapped", "Abduction"))
-    entities = (prediction(text, "Rebels", "Person"),)
+    entities = (prediction(text, "Rebels", "Person"), prediction(text, "soldiers", "Organisation"))
+    relations = (RelationPrediction(triggers[1], entities[1], "attacker", 0.9),)
     fillers = (prediction(text, "Rebels", "AttackerIndividual"), prediction(text, "bus", "Target"),
                prediction(text, "soldiers", "AttackerOrganisation"), prediction(text, "mayor", "Victim"),
+               prediction(text, "guerrillas", "AttackerIndividual"),
                prediction(text, "rebels", "AttackerIndividual", 1))
-    bombing, kidnapping = assemble(text, entities, triggers, (), role_fillers=fillers)
-    # the filler at an entity's offsets takes the entity (and its label); the later "rebels" is nearest to the
-    # kidnapping but repeats an attacker already known, so it adds nothing
+    bombing, kidnapping = assemble(text, entities, triggers, relations, role_fillers=fillers)
+    # the filler at an entity's offsets takes the entity (and its label)
     assert [(s.text, s.label) for s in bombing.attackers] == [("Rebels", "Person")]
     assert [s.text for s in bombing.targets] == ["bus"]
+    # the kidnapping's attacker comes from its relation; the layer fills only its empty roles, so "guerrillas"
+    # is not added as a second attacker, while the victim is
     assert [s.text for s in kidnapping.attackers] == ["soldiers"] and [s.text for s in kidnapping.victims] == ["mayor"]
+    # the later "rebels" stands in a sentence without a trigger: left out
+    assert len(bombing.attackers) == 1
     assert assemble(text, entities, triggers, ())[0].targets == ()

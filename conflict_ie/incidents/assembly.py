@@ -6,10 +6,11 @@ or victim text), or when the later one is a bare anaphor ("the attack", "the str
 articles restate one incident many times, and one record per incident is what analysts count.
 
 Role fillers (the document-level role-filler layer: mentions the model reads as an attacker, target, victim or
-instrument of some incident of the article) then fill the roles the relations left out: each filler joins the
-incident of the nearest trigger in its sentence, else of the nearest trigger in the article, unless that incident
-already holds the same words in any role. Relations come first because they say which incident a filler belongs
-to; the filler layer learns from many more documents (MUC-4's), so it finds fillers relations miss.
+instrument of some incident of the article) then fill the roles the relations left empty: a filler joins the
+incident of the nearest trigger in its own sentence when that incident has no filler in that role yet and holds
+none of its words, and no incident has it in that role already. Relations come first because they say which
+incident a filler belongs to; the filler layer learns from many more documents (MUC-4's), so it finds fillers
+relations miss. The rule is the most conservative of seven compared on the dev split (README, "Model design").
 """
 
 from __future__ import annotations
@@ -139,26 +140,31 @@ def _merge_compatible(text, triggers, roles_by_trigger, find, union) -> None:
 
 def _attach_role_fillers(role_fillers, entities, triggers, roles_by_trigger, clusters, find, sentence_starts
                          ) -> None:
-    """Add each role filler as a role relation of the nearest trigger (in its sentence if one is there), unless
-    that trigger's incident already has the filler's words in some role, or some incident has them in this role
-    (a later mention of a known attacker is not a new one). The filler takes the offsets and label of a predicted
-    entity at the same offsets when there is one."""
+    """Add each role filler as a role relation of the nearest trigger in its sentence, when that trigger's incident
+    has no filler in the role yet and none of the filler's words in any role, and no incident has the filler in
+    this role (a later mention of a known attacker is not a new one). A filler in a sentence without a trigger is
+    left out. The filler takes the offsets and label of a predicted entity at the same offsets when there is one."""
     entity_at = {(e.start, e.end): e for e in entities}
     starts = [t.start for t in triggers]
     sentence_of = lambda offset: bisect.bisect_right(sentence_starts, offset)  # noqa: E731
     held: dict[int, set[str]] = {root: {r.tail.text.lower() for i in members for r in roles_by_trigger[i]}
                                  for root, members in clusters.items()}
+    # the roles each incident's relations filled: the layer only fills the others
+    related: dict[int, set[str]] = {root: {r.label for i in members for r in roles_by_trigger[i]}
+                                    for root, members in clusters.items()}
     filled = {(r.label, r.tail.text.lower()) for roles in roles_by_trigger.values() for r in roles}
     for filler in role_fillers:
         role = ROLE_FILLER_SOURCES[filler.label][0]
         position = bisect.bisect_left(starts, filler.start)
         nearby = [i for i in (position - 1, position) if 0 <= i < len(triggers)]
         same_sentence = [i for i in nearby if sentence_of(triggers[i].start) == sentence_of(filler.start)]
-        nearest = min(same_sentence or nearby, key=lambda i: abs(triggers[i].start - filler.start))
-        words = filler.text.lower()
-        if words in held[find(nearest)] or (role, words) in filled:
+        if not same_sentence:
             continue
-        held[find(nearest)].add(words)
+        nearest = min(same_sentence, key=lambda i: abs(triggers[i].start - filler.start))
+        words, root = filler.text.lower(), find(nearest)
+        if role in related[root] or words in held[root] or (role, words) in filled:
+            continue
+        held[root].add(words)
         filled.add((role, words))
         tail = entity_at.get((filler.start, filler.end), filler)
         roles_by_trigger[nearest].append(RelationPrediction(triggers[nearest], tail, role, filler.score))
