@@ -150,43 +150,36 @@ def _labeling_config(args) -> int:
 
 
 def _re3d(args) -> int:
-    from ..data.document import LoadReport
     from ..data.re3d import default_root, load_re3d, overlap_summary
 
-    root = args.root or default_root()
-    report = LoadReport(source=f"re3d ({root})")
-    try:
-        documents = load_re3d(root, report)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}")
-        return 1
-    print(report.summary())
-    print(overlap_summary(documents, report))
-    if args.notes:
-        print("\n".join("  " + note for note in report.notes))
-    else:
-        print(f"  notes: {len(report.notes)} (overlaps, value mismatches, relations lost; --notes lists them)")
-    return 0
+    return _corpus_report("re3d", args.root or default_root(), load_re3d, overlap_summary,
+                          "overlaps, value mismatches, relations lost", args.notes)
 
 
 def _muc4(args) -> int:
-    from ..data.document import LoadReport
     from ..data.muc4 import default_root, load_muc4, template_summary
 
-    root = args.root or default_root()
-    report = LoadReport(source=f"MUC-4 ({root})")
+    return _corpus_report("MUC-4", args.root or default_root(), load_muc4, template_summary,
+                          "mentions not found, overlaps, template matches, dates", args.notes)
+
+
+def _corpus_report(name: str, root, load, summary, noted: str, list_notes: bool) -> int:
+    """What a public corpus's loader reads and skips: the load report, the corpus's own summary, and its notes
+    (listed with --notes, else counted with what they are about)."""
+    from ..data.document import LoadReport
+
+    report = LoadReport(source=f"{name} ({root})")
     try:
-        documents = load_muc4(root, report)
+        documents = load(root, report)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}")
         return 1
     print(report.summary())
-    print(template_summary(documents, report))
-    if args.notes:
+    print(summary(documents, report))
+    if list_notes:
         print("\n".join("  " + note for note in report.notes))
     else:
-        print(f"  notes: {len(report.notes)} (mentions not found, overlaps, template matches, dates; --notes lists "
-              "them)")
+        print(f"  notes: {len(report.notes)} ({noted}; --notes lists them)")
     return 0
 
 
