@@ -132,7 +132,8 @@ def test_round_trip_on_the_seed_articles(studio_client, seed_articles, seed_pred
     assert {((by_id[r.head].start, by_id[r.head].end, by_id[r.head].text, by_id[r.head].label),
              (by_id[r.tail].start, by_id[r.tail].end, by_id[r.tail].text, by_id[r.tail].label), r.label)
             for r in document.relations} == _relations(annotation)
-    assert document.layers == frozenset({"entities", "triggers", "relations"})
+    # the three drawn layers, and the role fillers their role relations imply
+    assert document.layers == frozenset({"entities", "triggers", "relations", "role_fillers"})
     for span in document.spans:
         assert text[span.start:span.end] == span.text
 
