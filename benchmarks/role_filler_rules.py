@@ -16,7 +16,7 @@ low-confidence fillers are kept.
 from __future__ import annotations
 
 import argparse
-import bisect
+import functools
 import sys
 from pathlib import Path
 
@@ -30,38 +30,14 @@ from conflict_ie.evaluation.markdown import table  # noqa: E402
 from conflict_ie.evaluation.metrics import incident_scores  # noqa: E402
 from conflict_ie.evaluation.muc4 import score_articles  # noqa: E402
 from conflict_ie.incidents import assembly  # noqa: E402
-from conflict_ie.records import RelationPrediction  # noqa: E402
-from conflict_ie.schema import ROLE_FILLER_SOURCES  # noqa: E402
+
+SHIPPED = assembly._attach_role_fillers
 
 
 def rule(*, empty_roles_only: bool, same_sentence_only: bool, min_score: float):
-    """An ``assembly._attach_role_fillers`` with these choices (the shipped one is empty roles, same sentence, 0)."""
-    def attach(role_fillers, entities, triggers, roles_by_trigger, clusters, find, sentence_starts) -> None:
-        entity_at = {(e.start, e.end): e for e in entities}
-        starts = [t.start for t in triggers]
-        sentence_of = lambda offset: bisect.bisect_right(sentence_starts, offset)  # noqa: E731
-        held = {root: {r.tail.text.lower() for i in members for r in roles_by_trigger[i]}
-                for root, members in clusters.items()}
-        related = {root: {r.label for i in members for r in roles_by_trigger[i]} for root, members in clusters.items()}
-        filled = {(r.label, r.tail.text.lower()) for roles in roles_by_trigger.values() for r in roles}
-        for filler in role_fillers:
-            if filler.score < min_score:
-                continue
-            role = ROLE_FILLER_SOURCES[filler.label][0]
-            position = bisect.bisect_left(starts, filler.start)
-            nearby = [i for i in (position - 1, position) if 0 <= i < len(triggers)]
-            same = [i for i in nearby if sentence_of(triggers[i].start) == sentence_of(filler.start)]
-            if same_sentence_only and not same:
-                continue
-            nearest = min(same or nearby, key=lambda i: abs(triggers[i].start - filler.start))
-            words, root = filler.text.lower(), find(nearest)
-            if words in held[root] or (role, words) in filled or (empty_roles_only and role in related[root]):
-                continue
-            held[root].add(words)
-            filled.add((role, words))
-            tail = entity_at.get((filler.start, filler.end), filler)
-            roles_by_trigger[nearest].append(RelationPrediction(triggers[nearest], tail, role, filler.score))
-    return attach
+    """``assembly._attach_role_fillers`` with these choices (its defaults are the shipped rule)."""
+    return functools.partial(SHIPPED, empty_roles_only=empty_roles_only, same_sentence_only=same_sentence_only,
+                             min_score=min_score)
 
 
 RULES = {
@@ -92,11 +68,10 @@ def main(argv: list[str]) -> int:
     muc = [d for d in dev if "muc4_templates" in d.meta]
     decoded = Predictor.load(args.model).runner.run([d.text for d in dev])
     gold = {d.id: list(gold_incidents(d)) for d in ours}
-    shipped = assembly._attach_role_fillers
     rows = []
     try:
         for name, attach in RULES.items():
-            assembly._attach_role_fillers = attach or shipped
+            assembly._attach_role_fillers = attach or SHIPPED
             incidents = {d.id: list(assembly.assemble(d.text, r.entities, r.triggers, r.relations, d.publication_date,
                                                       role_fillers=r.role_fillers if attach else ()))
                          for d, r in zip(dev, decoded)}
@@ -107,7 +82,7 @@ def main(argv: list[str]) -> int:
                 row += [f"{scores['micro'][k]:.3f}" for k in ("precision", "recall", "f1")]
             rows.append(row)
     finally:
-        assembly._attach_role_fillers = shipped
+        assembly._attach_role_fillers = SHIPPED
     header = ["Rule", "Incident role P", "R", "F1"] + (["MUC-4 P", "R", "F1"] if muc else [])
     text = (f"Role-filler rules on the dev split ({len(ours)} documents with gold incidents, {len(muc)} MUC-4 "
             f"documents), `python benchmarks/role_filler_rules.py {' '.join(argv)}`:\n\n" + table(header, rows) + "\n")

@@ -17,13 +17,6 @@ import re
 from ..schema import ROLE_FILLER_LABELS, ROLE_FILLER_SOURCES
 from .document import Document, Span
 
-_ROLE_OF_RELATION = {source: label for label, (source, _) in ROLE_FILLER_SOURCES.items()}
-
-
-def annotates_role_fillers(document: Document) -> bool:
-    return "role_fillers" in document.layers
-
-
 def filler_label(role: str, tail_label: str) -> str | None:
     """The role-filler label of a role relation's tail (None for roles with no filler label: place, time..)."""
     for label, (source, tail_types) in ROLE_FILLER_SOURCES.items():
@@ -35,7 +28,7 @@ def filler_label(role: str, tail_label: str) -> str | None:
 def role_filler_spans(document: Document) -> list[Span]:
     """The document's role fillers as flat spans in text order: its own role-filler spans, and the fillers its role
     relations imply (when it annotates triggers and relations), each at every occurrence of its text."""
-    if not annotates_role_fillers(document):
+    if "role_fillers" not in document.layers:
         return []
     seeds: list[tuple[str, str]] = [(span.text, span.label) for span in document.spans
                                     if span.label in ROLE_FILLER_LABELS]
@@ -79,7 +72,7 @@ def flatten(candidates) -> list[tuple[int, int, str]]:
 def with_role_fillers(document: Document) -> Document:
     """The document with its derived role-filler spans in place of any it had (the gold of the role-filler
     layer); documents that do not annotate the layer are returned as they are."""
-    if not annotates_role_fillers(document):
+    if "role_fillers" not in document.layers:
         return document
     others = tuple(span for span in document.spans if span.label not in ROLE_FILLER_LABELS)
     return Document(document.id, document.text, others + tuple(role_filler_spans(document)), document.relations,

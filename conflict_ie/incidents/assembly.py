@@ -138,12 +138,14 @@ def _merge_compatible(text, triggers, roles_by_trigger, find, union) -> None:
             union(target, later)
 
 
-def _attach_role_fillers(role_fillers, entities, triggers, roles_by_trigger, clusters, find, sentence_starts
+def _attach_role_fillers(role_fillers, entities, triggers, roles_by_trigger, clusters, find, sentence_starts, *,
+                         empty_roles_only: bool = True, same_sentence_only: bool = True, min_score: float = 0.0
                          ) -> None:
     """Add each role filler as a role relation of the nearest trigger in its sentence, when that trigger's incident
     has no filler in the role yet and none of the filler's words in any role, and no incident has the filler in
     this role (a later mention of a known attacker is not a new one). A filler in a sentence without a trigger is
-    left out. The filler takes the offsets and label of a predicted entity at the same offsets when there is one."""
+    left out. The filler takes the offsets and label of a predicted entity at the same offsets when there is one.
+    The keyword options are the rules ``benchmarks/role_filler_rules.py`` compares; the defaults are the one used."""
     entity_at = {(e.start, e.end): e for e in entities}
     starts = [t.start for t in triggers]
     sentence_of = lambda offset: bisect.bisect_right(sentence_starts, offset)  # noqa: E731
@@ -154,15 +156,17 @@ def _attach_role_fillers(role_fillers, entities, triggers, roles_by_trigger, clu
                                     for root, members in clusters.items()}
     filled = {(r.label, r.tail.text.lower()) for roles in roles_by_trigger.values() for r in roles}
     for filler in role_fillers:
+        if filler.score < min_score:
+            continue
         role = ROLE_FILLER_SOURCES[filler.label][0]
         position = bisect.bisect_left(starts, filler.start)
         nearby = [i for i in (position - 1, position) if 0 <= i < len(triggers)]
         same_sentence = [i for i in nearby if sentence_of(triggers[i].start) == sentence_of(filler.start)]
-        if not same_sentence:
+        if same_sentence_only and not same_sentence:
             continue
-        nearest = min(same_sentence, key=lambda i: abs(triggers[i].start - filler.start))
+        nearest = min(same_sentence or nearby, key=lambda i: abs(triggers[i].start - filler.start))
         words, root = filler.text.lower(), find(nearest)
-        if role in related[root] or words in held[root] or (role, words) in filled:
+        if (empty_roles_only and role in related[root]) or words in held[root] or (role, words) in filled:
             continue
         held[root].add(words)
         filled.add((role, words))
