@@ -37,6 +37,9 @@ class CorpusConfig:
     # whether its dev documents take part in the dev score that picks the best step during training (they are
     # always in `conflict-ie evaluate`); off for a large dev set that would slow every evaluation
     model_selection: bool = True
+    # kind re3d only: a folder of our incident-layer annotations over re3d's documents (annotations/re3d), joined
+    # at load time; empty: re3d's entities and entity relations alone
+    incidents: str = ""
 
 
 @dataclass

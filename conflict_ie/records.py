@@ -73,6 +73,8 @@ class Incident:
     sources: tuple[SpanPrediction, ...] = ()
     confidence: float = 0.0
     evidence: tuple[SpanPrediction, ...] = ()  # sentences, label "sentence"
+    # ACLED's "Civilian targeting" mark: the targets or victims named are civilians only (incidents/coding.py)
+    civilian_targeting: bool = False
 
     @property
     def fatalities_min(self) -> int | None:

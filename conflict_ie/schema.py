@@ -123,8 +123,9 @@ class AcledType:
     sub_event_type: str
 
 
-# Layer-2 label -> the ACLED event type / sub-event type it maps to. "Attack" maps to ACLED's
-# "Violence against civilians / Attack"; an attack on armed actors is still typed "Attack" here.
+# Trigger label -> the ACLED event type / sub-event type it maps to by default. An incident's final coding also
+# reads its targets (incidents/coding.py): an "Attack" on armed actors, or on targets nobody names, is a
+# "Battles / Armed clash"; "Violence against civilians / Attack" needs civilian targets.
 ACLED_TYPES: dict[str, AcledType] = {
     "AirStrike": AcledType("Explosions/Remote violence", "Air/drone strike"),
     "Shelling": AcledType("Explosions/Remote violence", "Shelling/artillery/missile attack"),

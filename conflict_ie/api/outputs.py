@@ -20,7 +20,8 @@ from ..records import ArticleResult, Incident
 from ..schema import INCIDENT_FIELDS
 
 ACLED_COLUMNS = (
-    "source_file", "event_date", "event_type", "sub_event_type", "actor1", "actor2", "location", "admin1",
+    "source_file", "event_date", "event_type", "sub_event_type", "civilian_targeting", "actor1", "actor2",
+    "location", "admin1",
     "country", "latitude", "longitude", "fatalities", "source", "notes",
     "trigger_start", "trigger_end", "location_start", "location_end", "fatalities_start", "fatalities_end",
     "confidence",
@@ -35,10 +36,23 @@ def _best_place(incident: Incident):
     return max(incident.places, key=lambda p: len(p.hierarchy)) if incident.places else None
 
 
+_PRECISION_RANK = {"day": 3, "month": 2, "year": 1}
+_NAMES_A_DATE = re.compile(r"\d|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", re.IGNORECASE)
+
+
+def best_date(incident: Incident):
+    """The incident's most precise date: resolved before unresolved, day before month before year, and among
+    unresolved ones a span that names a date ("September 20") before a vague one ("a few days ago")."""
+    if not incident.dates:
+        return None
+    return max(incident.dates, key=lambda d: (d.iso is not None, _PRECISION_RANK.get(d.precision, 0),
+                                              bool(_NAMES_A_DATE.search(d.span.text)), -d.span.start))
+
+
 def acled_row(name: str, incident: Incident) -> dict:
     """One ACLED-style row for an incident, with our character offsets so every value can be checked."""
     place = _best_place(incident)
-    date = next((d for d in incident.dates if d.iso), incident.dates[0] if incident.dates else None)
+    date = best_date(incident)
     fatality = max(incident.fatalities, key=lambda c: c.minimum or 0) if incident.fatalities else None
     trigger = incident.triggers[0]
     return {
@@ -46,6 +60,7 @@ def acled_row(name: str, incident: Incident) -> dict:
         "event_date": (date.iso or date.span.text) if date else "",
         "event_type": incident.event_type,
         "sub_event_type": incident.sub_event_type,
+        "civilian_targeting": "Civilian targeting" if incident.civilian_targeting else "",
         "actor1": _texts(incident.attackers),
         "actor2": _texts(incident.targets + incident.victims),
         "location": place.span.text if place else "",

@@ -43,6 +43,17 @@ def load_corpus(config: Config, corpus: CorpusConfig) -> Corpus:
     if corpus.kind not in KINDS:
         raise ValueError(f"corpus {corpus.name!r}: unknown kind {corpus.kind!r} ({', '.join(KINDS)})")
     documents, files = load_documents(corpus.kind, path, report)
+    if corpus.incidents:
+        if corpus.kind != "re3d":
+            raise ValueError(f"corpus {corpus.name!r}: 'incidents' joins incident layers onto re3d documents only, "
+                             f"not onto kind {corpus.kind!r}")
+        from .re3d_incidents import join_incident_layers
+
+        folder = resolve_path(config, corpus.incidents)
+        documents = join_incident_layers(documents, folder)
+        joined = sum(1 for d in documents if "incident_layers" in d.meta)
+        report.notes.append(f"{joined} of {len(documents)} documents carry incident layers from {folder}")
+        files += sorted(folder.glob("*.json"))
     return Corpus(corpus, documents, report, {portable_path(config, f): sha256_of(f) for f in files})
 
 

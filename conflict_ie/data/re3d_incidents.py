@@ -144,6 +144,18 @@ def compile_markup(source: str, document: Document, file: str) -> dict:
             "relations": relations}
 
 
+def format_record(record: dict) -> str:
+    """The record as JSON with one span or relation per line, so a diff shows what changed."""
+    lines = []
+    for key, value in record.items():
+        if isinstance(value, list):
+            items = ",\n".join("  " + json.dumps(item, ensure_ascii=False) for item in value)
+            lines.append(f" {json.dumps(key)}: [\n{items}\n ]" if value else f" {json.dumps(key)}: []")
+        else:
+            lines.append(f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
 def _strip_markup(body: str) -> tuple[str, list[Span]]:
     text_parts, spans, cursor, length = [], [], 0, 0
     for match in SPAN_PATTERN.finditer(body):
@@ -263,8 +275,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(record['relations'])} roles")
         if args.out:
             args.out.mkdir(parents=True, exist_ok=True)
-            annotation_path(args.out, doc_id).write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n",
-                                                         encoding="utf-8")
+            annotation_path(args.out, doc_id).write_text(format_record(record), encoding="utf-8")
     print(f"{len(args.files)} files, {failures} with errors")
     return 1 if failures else 0
 

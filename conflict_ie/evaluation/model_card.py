@@ -19,7 +19,7 @@ from .markdown import code, escape, fence
 from .metrics import headline
 from .metrics import NOT_ANNOTATED, layer_status
 from .report import (cross_validation_table, fmt, hash_rows, incident_tables, layer_note, markdown_table, muc4_note,
-                     muc4_tables, peer_table, ratio, score_table, training_rows)
+                     muc4_tables, PER_CORPUS_NOTE, per_corpus_table, peer_table, ratio, score_table, training_rows)
 
 TAGS = ["token-classification", "named-entity-recognition", "relation-extraction", "event-extraction",
         "armed-conflict", "news"]
@@ -94,6 +94,13 @@ def _muc4(metrics: dict) -> str:
         return "_No evaluated document carries MUC-4 templates, so there is no MUC-4 figure here._"
     return escape(muc4_note(section)) + "\n\n" + "\n\n".join(
         f"**{escape(title)}**\n\n" + markdown_table(header, rows) for title, header, rows in muc4_tables(section))
+
+
+def _per_corpus(metrics: dict) -> str:
+    section = metrics.get("per_corpus")
+    if not section:
+        return absent("Per-corpus scoring")
+    return escape(PER_CORPUS_NOTE) + "\n\n" + markdown_table(*per_corpus_table(section))
 
 
 def _peer(metrics: dict) -> str:
@@ -216,6 +223,7 @@ def render_model_card(metrics: dict) -> str:
         "incidents": _incidents(metrics),
         "role_fillers": _score_section(metrics, "role_fillers", "Role-filler scoring"),
         "muc4": _muc4(metrics),
+        "per_corpus": _per_corpus(metrics),
         "peer": _peer(metrics),
         "cross_validation": _cross_validation(metrics),
         "speed": _speed(metrics),

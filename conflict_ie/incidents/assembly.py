@@ -19,11 +19,12 @@ import bisect
 import datetime as dt
 import re
 
+from .coding import acled_coding, group_members, target_kind
 from .counts import parse_count
 from .dates import resolve_date
 from .places import PlaceIndex
 from ..records import Incident, RelationPrediction, SpanPrediction
-from ..schema import ACLED_TYPES, ROLE_FIELDS, ROLE_FILLER_SOURCES
+from ..schema import ACLED_TYPES, ROLE_FIELDS, ROLE_FILLER_SOURCES, ROLE_TAIL_TYPES
 
 # Roles whose shared filler text marks two trigger clusters as mentions of one incident.
 MERGE_ROLES = ("attacker", "place", "victim", "target")
@@ -82,11 +83,13 @@ def assemble(text: str, entities: tuple[SpanPrediction, ...], triggers: tuple[Sp
             tail = index.get(key(relation.tail))
             if tail is not None:
                 union(head, tail)
-        elif relation.label in ROLE_FIELDS:
+        elif relation.label in ROLE_FIELDS and not (relation.label == "time" and _announcement_time(text, relation.tail)):
             roles_by_trigger[head].append(relation)
+    _add_adjacent_times(text, entities, triggers, roles_by_trigger)
 
     if merge_heuristics:
         _merge_compatible(text, triggers, roles_by_trigger, find, union)
+        _merge_generic_attacks(triggers, roles_by_trigger, find, union)
 
     clusters: dict[int, list[int]] = {}
     for i in range(len(triggers)):
@@ -96,12 +99,72 @@ def assemble(text: str, entities: tuple[SpanPrediction, ...], triggers: tuple[Sp
     sentence_starts = [start for start, _ in sentence_ranges]  # for finding a trigger's sentence by bisection
     if role_fillers:
         _attach_role_fillers(role_fillers, entities, triggers, roles_by_trigger, clusters, find, sentence_starts)
+    armed_members = group_members(relations)  # people the entity relations put in a group (ACLED coding)
     incidents = [
         _incident(text, [triggers[i] for i in members], [r for i in members for r in roles_by_trigger[i]],
-                  places, sentence_ranges, sentence_starts, publication_date)
+                  places, sentence_ranges, sentence_starts, publication_date, armed_members)
         for _, members in sorted(clusters.items())
     ]
     return tuple(incidents)
+
+
+# "announced, on Friday", "said on Saturday", "revealed in a statement Friday": the date of a statement, not of the
+# incident (GUIDELINES 5: the time of an announcement is not the incident's time).
+_ANNOUNCED_ON = re.compile(r"\b(?:announced|announces|said|says|stated|states|revealed|reveals|confirmed|confirms|"
+                           r"reported|reports|told|added|declared|claimed|statement|briefing)\b[\s,]*"
+                           r"(?:on|in|late|early|this|last)?\s*$", re.IGNORECASE)
+# A date right beside its trigger: "a drone strike on September 20", "the raid in early July", "Saturday's attack".
+_TIME_AFTER_TRIGGER = re.compile(r"^\s*(?:on|in|at|during|overnight|early on|late on)?\s*$", re.IGNORECASE)
+_TIME_BEFORE_TRIGGER = re.compile(r"^(?:['’]s)?\s*$")
+
+
+def _announcement_time(text: str, span: SpanPrediction) -> bool:
+    return bool(_ANNOUNCED_ON.search(text[max(0, span.start - 40):span.start]))
+
+
+def _add_adjacent_times(text, entities, triggers, roles_by_trigger) -> None:
+    """A Temporal written right beside a trigger is that incident's time, whatever the relation head scored: the
+    grammar says so ("a drone strike on September 20")."""
+    temporals = sorted((e for e in entities if e.label == "Temporal"), key=lambda e: e.start)
+    starts = [e.start for e in temporals]
+    for i, trigger in enumerate(triggers):
+        candidates = []
+        after = bisect.bisect_left(starts, trigger.end)
+        if after < len(temporals) and _TIME_AFTER_TRIGGER.match(text[trigger.end:temporals[after].start]):
+            candidates.append(temporals[after])
+        if after > 0 and temporals[after - 1].end <= trigger.start and \
+                _TIME_BEFORE_TRIGGER.match(text[temporals[after - 1].end:trigger.start]):
+            candidates.append(temporals[after - 1])
+        for temporal in candidates:
+            if _announcement_time(text, temporal):
+                continue
+            if all((r.tail.start, r.tail.end) != (temporal.start, temporal.end) for r in roles_by_trigger[i]):
+                roles_by_trigger[i].append(RelationPrediction(trigger, temporal, "time", temporal.score))
+
+
+def _merge_generic_attacks(triggers, roles_by_trigger, find, union) -> None:
+    """An incident typed only "Attack" (the catch-all: "raid", "attack", a headline's word for the event) joins an
+    incident of a specific type (an air strike, a shelling, ...) that shares a place, attacker, target or victim
+    with it and whose times do not differ: one event told with a generic word and a precise one."""
+    clusters: dict[int, list[int]] = {}
+    for i in range(len(triggers)):
+        clusters.setdefault(find(i), []).append(i)
+
+    def fillers(members, labels=MERGE_ROLES) -> set[tuple[str, str]]:
+        return {(r.label, r.tail.text.lower()) for i in members for r in roles_by_trigger[i] if r.label in labels}
+
+    generic = [root for root, members in clusters.items() if all(triggers[i].label == "Attack" for i in members)]
+    specific = [root for root, members in clusters.items() if all(triggers[i].label != "Attack" for i in members)]
+    for root in generic:
+        shared = [other for other in specific
+                  if fillers(clusters[root]) & fillers(clusters[other])
+                  and not _times_differ(fillers(clusters[root], ("time",)), fillers(clusters[other], ("time",)))]
+        if shared:
+            union(min(shared), root)
+
+
+def _times_differ(a: set, b: set) -> bool:
+    return bool(a) and bool(b) and not (a & b)
 
 
 def _merge_compatible(text, triggers, roles_by_trigger, find, union) -> None:
@@ -144,9 +207,10 @@ def _attach_role_fillers(role_fillers, entities, triggers, roles_by_trigger, clu
     """Add each role filler as a role relation of the nearest trigger in its sentence, when that trigger's incident
     has no filler in the role yet and none of the filler's words in any role, and no incident has the filler in
     this role (a later mention of a known attacker is not a new one). A filler in a sentence without a trigger is
-    left out. The filler takes the offsets and label of a predicted entity at the same offsets when there is one.
+    left out. A filler stands for the predicted entity it overlaps (``_filler_mention``).
     The keyword options are the rules ``benchmarks/role_filler_rules.py`` compares; the defaults are the one used."""
-    entity_at = {(e.start, e.end): e for e in entities}
+    by_start = sorted(entities, key=lambda e: (e.start, e.end))
+    entity_starts = [e.start for e in by_start]
     starts = [t.start for t in triggers]
     sentence_of = lambda offset: bisect.bisect_right(sentence_starts, offset)  # noqa: E731
     held: dict[int, set[str]] = {root: {r.tail.text.lower() for i in members for r in roles_by_trigger[i]}
@@ -159,6 +223,9 @@ def _attach_role_fillers(role_fillers, entities, triggers, roles_by_trigger, clu
         if filler.score < min_score:
             continue
         role = ROLE_FILLER_SOURCES[filler.label][0]
+        filler = _filler_mention(filler, by_start, entity_starts, role)
+        if filler is None:
+            continue
         position = bisect.bisect_left(starts, filler.start)
         nearby = [i for i in (position - 1, position) if 0 <= i < len(triggers)]
         same_sentence = [i for i in nearby if sentence_of(triggers[i].start) == sentence_of(filler.start)]
@@ -170,8 +237,29 @@ def _attach_role_fillers(role_fillers, entities, triggers, roles_by_trigger, clu
             continue
         held[root].add(words)
         filled.add((role, words))
-        tail = entity_at.get((filler.start, filler.end), filler)
-        roles_by_trigger[nearest].append(RelationPrediction(triggers[nearest], tail, role, filler.score))
+        roles_by_trigger[nearest].append(RelationPrediction(triggers[nearest], filler, role, filler.score))
+
+
+_CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
+_FUNCTION_WORDS = frozenset("the of and for from with into onto near over under that this these those their its his her "
+                            "was were are has had have been who which what when where while".split())
+
+
+def _filler_mention(filler: SpanPrediction, entities, starts: list[int], role: str) -> SpanPrediction | None:
+    """The mention a role-filler span stands for: the predicted entity it overlaps most (a tagged fragment such as
+    "training" in "training camp" or "guards of" in "guards of religion" means the whole entity), when that
+    entity may fill the role; else the span itself if it holds a content word; else nothing ("of")."""
+    overlapping = []  # predicted entities are flat and sorted (``starts``): walk back from the last one starting
+    position = bisect.bisect_left(starts, filler.end) - 1  # inside the filler while they still reach into it
+    while position >= 0 and entities[position].end > filler.start:
+        overlapping.append(entities[position])
+        position -= 1
+    if overlapping:
+        entity = max(overlapping, key=lambda e: (min(e.end, filler.end) - max(e.start, filler.start), -e.start))
+        return SpanPrediction(entity.start, entity.end, entity.text, entity.label, filler.score) \
+            if entity.label in ROLE_TAIL_TYPES[role] else None
+    words = [w for w in _CONTENT_WORD.findall(filler.text.lower()) if w not in _FUNCTION_WORDS]
+    return filler if words else None
 
 
 def _earliest_root(roots: list[int], find, exclude: int) -> int | None:
@@ -199,8 +287,8 @@ def _sentences_holding(sentence_ranges: list[tuple[int, int]], starts: list[int]
     return [sentence_ranges[index] for index in sorted(held)]
 
 
-def _incident(text, triggers, roles, places: PlaceIndex, sentence_ranges, sentence_starts, publication_date
-              ) -> Incident:
+def _incident(text, triggers, roles, places: PlaceIndex, sentence_ranges, sentence_starts, publication_date,
+              armed_members: frozenset = frozenset()) -> Incident:
     by_role: dict[str, list[SpanPrediction]] = {label: [] for label in ROLE_FIELDS}
     for relation in sorted(roles, key=lambda r: (r.tail.start, r.tail.end)):
         bucket = by_role[relation.label]
@@ -209,9 +297,12 @@ def _incident(text, triggers, roles, places: PlaceIndex, sentence_ranges, senten
     weights: dict[str, float] = {}
     for trigger in triggers:
         weights[trigger.label] = weights.get(trigger.label, 0.0) + trigger.score
-    incident_type = max(weights, key=lambda label: (weights[label], -triggers.index(
+    # the event's type: a specific one (air strike, shelling, ...) over the catch-all "Attack" when both are there
+    specific = {label: weight for label, weight in weights.items() if label != "Attack"} or weights
+    incident_type = max(specific, key=lambda label: (specific[label], -triggers.index(
         next(t for t in triggers if t.label == label))))
-    acled = ACLED_TYPES[incident_type]
+    acled, civilian_targeting = acled_coding(incident_type,
+                                             target_kind(by_role["target"], by_role["victim"], armed_members))
     evidence = [SpanPrediction(start, end, text[start:end], "sentence", 1.0)
                 for start, end in _sentences_holding(sentence_ranges, sentence_starts, [t.start for t in triggers])]
     return Incident(
@@ -230,5 +321,6 @@ def _incident(text, triggers, roles, places: PlaceIndex, sentence_ranges, senten
         sources=tuple(by_role["reported_by"]),
         confidence=round(sum(t.score for t in triggers) / len(triggers), 4),
         evidence=tuple(evidence),
+        civilian_targeting=civilian_targeting,
     )
 

@@ -1,0 +1,99 @@
+"""ACLED event coding of an incident from its type and its roles, as ACLED's codebook has it.
+
+The trigger type alone does not decide the ACLED event type. An "Attack" (a raid, a shooting, an assault) is
+"Violence against civilians" only when its targets are civilians; a raid on an armed group is a "Battles / Armed
+clash" (ACLED codes any violent interaction between two armed organised groups so). Remote violence (air strikes,
+shelling, explosives) stays "Explosions/Remote violence" whoever it hits, and carries ACLED's "Civilian targeting"
+mark when civilians were its targets. Abductions stay "Violence against civilians / Abduction/forced
+disappearance" (ACLED has no battle sub-event for a captured combatant).
+
+Who the targets are comes from the incident's target and victim spans, read by their head words and labels, and
+from the entity relations the model found: a person who BelongsTo or is InChargeOf a group is a member of it
+("leaders of al-Qaeda"). An Attack whose targets nothing identifies is coded an armed clash, never violence
+against civilians by default.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..records import RelationPrediction, SpanPrediction
+from ..schema import ACLED_TYPES, AcledType
+
+ARMED_CLASH = AcledType("Battles", "Armed clash")
+
+# Head words of spans that name armed actors or military objects, and of those that name civilians or civilian
+# objects. Matched as whole words, lower case, singular or plural.
+ARMED_WORDS = frozenset("""
+army armies soldier troop force military militar militia militiamen militant fighter combatant rebel insurgent
+jihadist jihadi terrorist gunman gunmen guard police policeman policemen officer commander leader leadership
+member element operative cell unit brigade battalion regiment division platoon squad faction group organization
+organisation network coalition peshmerga isf isil isis daesh qaeda qaida nusra hts taliban shabaab boko haram
+hezbollah hizbollah pkk ypg sdf base checkpoint position outpost post camp headquarters hq barracks garrison
+depot bunker tunnel convoy tank vehicle artillery launcher mortar weapon ammunition stockpile staging facility
+""".split())
+CIVILIAN_WORDS = frozenset("""
+civilian people person resident villager inhabitant family families child children kid women woman men man girl
+boy baby infant student pupil teacher doctor nurse patient worker farmer shepherd fisherman fishermen passenger
+worshipper pilgrim journalist reporter correspondent refugee displaced aid humanitarian volunteer medic paramedic
+hospital clinic school university market marketplace mosque church shrine temple home house houses neighbourhood
+neighborhood village shop bakery restaurant cafe wedding funeral bus
+""".split())
+# Organisations that are not armed actors, by a word of their name.
+CIVILIAN_ORGANISATION_WORDS = frozenset("""
+red cross crescent un unicef unhcr wfp msf ngo charity hospital school university media news agency helmets
+""".split())
+_WORD = re.compile(r"[a-z]+")
+MEMBERSHIP = frozenset({"BelongsTo", "InChargeOf"})
+
+
+def _words(text: str) -> list[str]:
+    words = _WORD.findall(text.lower())
+    return [w[:-1] if w.endswith("s") and w[:-1] in ARMED_WORDS | CIVILIAN_WORDS else w for w in words]
+
+
+def span_kind(span: SpanPrediction, members: frozenset[tuple[int, int]] = frozenset()) -> str | None:
+    """"armed", "civilian" or None (cannot tell) for one target or victim span."""
+    words = _words(span.text)
+    if (span.start, span.end) in members:
+        return "armed"
+    if span.label == "Organisation" and CIVILIAN_ORGANISATION_WORDS.isdisjoint(words):
+        return "armed"
+    head = words[-1] if words else ""
+    if head in CIVILIAN_WORDS:
+        return "civilian"
+    if head in ARMED_WORDS:
+        return "armed"
+    if any(w in ARMED_WORDS for w in words):
+        return "armed"
+    if any(w in CIVILIAN_WORDS for w in words):
+        return "civilian"
+    return None
+
+
+def group_members(relations: tuple[RelationPrediction, ...] | list[RelationPrediction]) -> frozenset[tuple[int, int]]:
+    """Offsets of the spans the entity relations make members or leaders of an armed group (not of a civilian
+    organisation)."""
+    members = set()
+    for relation in relations:
+        if relation.label in MEMBERSHIP and span_kind(relation.tail) == "armed":
+            members.add((relation.head.start, relation.head.end))
+    return frozenset(members)
+
+
+def target_kind(targets, victims, members: frozenset[tuple[int, int]] = frozenset()) -> str | None:
+    """"armed" when any target or victim is an armed actor (civilians harmed beside them are collateral, as ACLED
+    codes them), "civilian" when only civilians are named, None when the spans do not tell."""
+    kinds = {span_kind(span, members) for span in tuple(targets) + tuple(victims)} - {None}
+    if "armed" in kinds:
+        return "armed"
+    return "civilian" if kinds else None
+
+
+def acled_coding(incident_type: str, kind: str | None) -> tuple[AcledType, bool]:
+    """The ACLED event type and sub-event type, and the civilian-targeting mark, of an incident. An Attack is
+    violence against civilians only when its targets are civilians; on armed actors, or on targets the text does
+    not name, it is an armed clash (the codebook's test is who was targeted, and nothing says civilians)."""
+    if incident_type == "Attack" and kind != "civilian":
+        return ARMED_CLASH, False
+    return ACLED_TYPES[incident_type], kind == "civilian"
