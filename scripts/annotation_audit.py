@@ -186,10 +186,12 @@ def check_commander(doc, out):
         lo, hi = min(head.start, tail.start), max(head.end, tail.end)
         window = doc.text[max(0, lo - 30):hi + 5]
         between = doc.text[lo:hi]
-        if COMMANDER.search(window) and r.label == "BelongsTo":
+        if COMMANDER.search(window) and r.label == "BelongsTo" and (
+                doc.spans[r.head].label == "Person"):
             report(out, doc, doc.line(head.start), "commander", f"{head.text} -> {tail.text}",
                    f"{r.head} BelongsTo {r.tail} near 'commander': {window!r}")
-        if AFFILIATE.search(between) and r.label != "AlliesOf":
+        gap = doc.text[min(head.end, tail.end):max(head.start, tail.start)]
+        if AFFILIATE.search(gap) and len(gap) < 60 and r.label != "AlliesOf":
             report(out, doc, doc.line(head.start), "commander", f"{head.text} -> {tail.text}",
                    f"{r.head} {r.label} {r.tail} with affiliation wording: {between!r}")
 
