@@ -65,7 +65,7 @@ SELF_REPORT_CUE = re.compile(r"\b(claim\w*|conducted|carried out|said (its|it ha
 COMMANDER = re.compile(r"\bcommanders?\b", re.IGNORECASE)
 AFFILIATE = re.compile(r"(affiliat\w*|-linked|\blinked\b|-allied)", re.IGNORECASE)
 DISTANCE = re.compile(r"\b(km|kilomet\w*|kilometr\w*|miles?|metres?|meters?|m)\b\.?$", re.IGNORECASE)
-CLASSIFIER = re.compile(r"\s(province|provinces|region|district|District|governorate|Governorate|state|State|"
+CLASSIFIER = re.compile(r"\s(province|Province|provinces|region|Region|district|District|governorate|Governorate|state|State|"
                         r"county|County|town|city|village|area|department|Department|municipality|Municipality|"
                         r"township|Township|division|Division|territory|Territory|locality|mountains?)$")
 CLASSIFIER_NAMES = {"Sambisa Forest", "Red Sea", "Black Sea", "Gaza Strip", "Lake Chad", "Tora Bora"}
@@ -227,11 +227,6 @@ def check_spans(doc, out):
         if label != "DocumentReference":
             report(out, doc, doc.line(m.start()), "document", doc.text[max(0, m.start() - 25):m.end() + 5],
                    f"numbered document, span label {label}")
-    for s in doc.spans.values():
-        if s.label == "DocumentReference":
-            reported = any(r.label == "reported_by" and r.tail == s.id for r in doc.relations)
-            report(out, doc, doc.line(s.start), "document", s.text,
-                   f"{s.id} DocumentReference (listed for review), reported_by: {reported}")
 
 
 def check_comments(doc, out):
