@@ -42,11 +42,11 @@ def load_corpus(config: Config, corpus: CorpusConfig) -> Corpus:
             f"(data.data_root, $CONFLICT_IE_DATA or ../shared/data); see README 'Corpora'.")
     if corpus.kind not in KINDS:
         raise ValueError(f"corpus {corpus.name!r}: unknown kind {corpus.kind!r} ({', '.join(KINDS)})")
+    if corpus.incidents and corpus.kind != "re3d":
+        raise ValueError(f"corpus {corpus.name!r}: 'incidents' joins incident layers onto re3d documents only, "
+                         f"not onto kind {corpus.kind!r}")
     documents, files = load_documents(corpus.kind, path, report)
     if corpus.incidents:
-        if corpus.kind != "re3d":
-            raise ValueError(f"corpus {corpus.name!r}: 'incidents' joins incident layers onto re3d documents only, "
-                             f"not onto kind {corpus.kind!r}")
         from .re3d_incidents import join_incident_layers
 
         folder = resolve_path(config, corpus.incidents)

@@ -13,7 +13,7 @@ entities inline as ``[surface]{Label eN}``; the annotator adds ``[surface]{Trigg
 re3d entity ("drone strike" over re3d's "drone") replaces it in the markup. Either way the re3d entity stays in the
 entity layer. ``compile`` checks every file against re3d's text and writes the annotation files:
 
-    python -m conflict_ie.data.re3d_incidents draft --out DRAFTS [--root RE3D]
+    python -m conflict_ie.data.re3d_incidents draft --out DRAFTS [--root RE3D] [--annotations annotations/re3d]
     python -m conflict_ie.data.re3d_incidents compile DRAFTS/*.txt --out annotations/re3d [--root RE3D]
 """
 
@@ -48,17 +48,29 @@ def annotation_path(folder: Path, document_id: str) -> Path:
 # ----------------------------------------------------------------------------------------------------------------
 # Drafts and compilation (the annotator's side)
 
-def draft_markup(document: Document) -> str:
-    """A markup file for one re3d document: a header, the text with re3d's entities inline, an empty role block."""
+def draft_markup(document: Document, record: dict | None = None) -> str:
+    """A markup file for one re3d document: a header, the text with re3d's entities inline, and the role block;
+    with ``record`` (an annotation file's content) its triggers, added entities and roles too, so an annotation
+    can be edited again in the form it was written in."""
+    record = record or {}
     entities = sorted(document.spans_in_layer("entities"), key=lambda s: s.start)
+    draft_id = {span.id: f"e{number}" for number, span in enumerate(entities, start=1)}
+    ours = [Span(r["id"], r["start"], r["end"], r["text"], r["label"])
+            for r in record.get("triggers", []) + record.get("added_entities", [])]
+    triggers = [span for span in ours if span.label in TRIGGER_LABELS]
+    shown = [span for span in entities  # a re3d entity a trigger covers is hidden behind the trigger
+             if not any(t.start < span.end and span.start < t.end for t in triggers)]
     parts, cursor = [], 0
-    for number, span in enumerate(entities, start=1):
-        parts += [document.text[cursor:span.start], f"[{span.text}]{{{span.label} e{number}}}"]
+    for span in sorted(shown + ours, key=lambda s: s.start):
+        parts += [document.text[cursor:span.start], f"[{span.text}]{{{span.label} {draft_id.get(span.id, span.id)}}}"]
         cursor = span.end
     parts.append(document.text[cursor:])
     header = [f"id: {document.id}", f"source: {document.source}", f"licence: {document.licence}",
               f"title: {document.meta.get('title', '')}"]
-    return "\n".join(header) + f"\n{SEPARATOR}\n" + "".join(parts) + f"\n{SEPARATOR}\n# incident roles: tN role eN|nN\n"
+    roles = "".join(f"{draft_id.get(head, head)} {label} {draft_id.get(tail, tail)}\n"
+                    for head, label, tail in record.get("relations", []))
+    return ("\n".join(header) + f"\n{SEPARATOR}\n" + "".join(parts) + f"\n{SEPARATOR}\n"
+            + "# incident roles: tN role eN|nN\n" + roles)
 
 
 def compile_markup(source: str, document: Document, file: str) -> dict:
@@ -246,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     draft = commands.add_parser("draft", help="write a markup draft per re3d document")
     draft.add_argument("--out", required=True, type=Path)
+    draft.add_argument("--annotations", type=Path, help="include the annotation files of this folder (to edit them)")
     build = commands.add_parser("compile", help="check annotated drafts and write annotation files")
     build.add_argument("files", nargs="+", type=Path)
     build.add_argument("--out", type=Path, help="folder for the annotation files (omit to check only)")
@@ -256,7 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "draft":
         args.out.mkdir(parents=True, exist_ok=True)
         for document in documents.values():
-            (args.out / f"{document.id}.txt").write_text(draft_markup(document), encoding="utf-8")
+            existing = annotation_path(args.annotations, document.id) if args.annotations else None
+            record = read_annotation(existing) if existing and existing.is_file() else None
+            (args.out / f"{document.id}.txt").write_text(draft_markup(document, record), encoding="utf-8")
         print(f"wrote {len(documents)} drafts to {args.out}")
         return 0
     failures = 0

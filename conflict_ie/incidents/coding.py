@@ -30,7 +30,7 @@ jihadist jihadi terrorist gunman gunmen guard police policeman policemen officer
 member element operative cell unit brigade battalion regiment division platoon squad faction group organization
 organisation network coalition peshmerga isf isil isis daesh qaeda qaida nusra hts taliban shabaab boko haram
 hezbollah hizbollah pkk ypg sdf base checkpoint position outpost post camp headquarters hq barracks garrison
-depot bunker tunnel convoy tank vehicle artillery launcher mortar weapon ammunition stockpile staging facility
+depot bunker tunnel tank vehicle artillery launcher mortar weapon ammunition stockpile staging facility
 """.split())
 CIVILIAN_WORDS = frozenset("""
 civilian people person resident villager inhabitant family families child children kid women woman men man girl
@@ -57,13 +57,13 @@ def span_kind(span: SpanPrediction, members: frozenset[tuple[int, int]] = frozen
     words = _words(span.text)
     if (span.start, span.end) in members:
         return "armed"
-    if span.label == "Organisation" and CIVILIAN_ORGANISATION_WORDS.isdisjoint(words):
-        return "armed"
     head = words[-1] if words else ""
     if head in CIVILIAN_WORDS:
         return "civilian"
     if head in ARMED_WORDS:
         return "armed"
+    if span.label == "Organisation":  # a named group is an actor, unless its name says aid, media or a school
+        return "armed" if CIVILIAN_ORGANISATION_WORDS.isdisjoint(words) else "civilian"
     if any(w in ARMED_WORDS for w in words):
         return "armed"
     if any(w in CIVILIAN_WORDS for w in words):

@@ -83,3 +83,22 @@ def test_table_keeps_one_line_per_value():
     assert "\x1b" not in table and "\u202e" not in table and "\r" not in table
     (attackers,) = [line for line in lines if line.strip().startswith("attackers:")]
     assert "Hurras al-Din" in attackers and "\\x1b" in attackers and "\\u202e" in attackers
+
+
+def test_the_acled_row_takes_the_most_precise_date():
+    import dataclasses
+
+    from conflict_ie.api.outputs import best_date
+    from conflict_ie.records import DateValue
+
+    def make_incident(dates):
+        return dataclasses.replace(_incident(), dates=dates)
+
+    def date(text, start, iso=None, precision=None):
+        return DateValue(SpanPrediction(start, start + len(text), text, "Temporal", 0.9), iso, precision)
+
+    vague, named = date("a few days ago", 10), date("September 20", 40)
+    assert best_date(make_incident(dates=(vague, named))).span.text == "September 20"
+    month, day = date("July", 5, "2019-07", "month"), date("Saturday", 60, "2019-07-06", "day")
+    assert best_date(make_incident(dates=(month, day, named))).iso == "2019-07-06"
+    assert best_date(make_incident(dates=())) is None

@@ -52,3 +52,57 @@ def test_same_incident_relations_merge_whatever_the_fillers():
     incidents = assemble(TEXT, ENTITIES, (FIRST, SECOND), relations, merge_heuristics=False)
     (incident,) = incidents
     assert sorted(p.span.text for p in incident.places) == ["Aleppo", "Idlib"]
+
+
+# ---------------------------------------------------------------- dates, generic attacks and role-filler fragments
+
+def at(text: str, phrase: str, label: str, occurrence: int = 0) -> SpanPrediction:
+    start = -1
+    for _ in range(occurrence + 1):
+        start = text.index(phrase, start + 1)
+    return SpanPrediction(start, start + len(phrase), phrase, label, 0.9)
+
+
+SEED_LIKE = ("A raid on Idlib kills an al-Qaeda leader\n\nThe US military announced, on Friday, that the leader, who "
+             "was killed in an air strike in Idlib, is Salim. A drone strike on September 20 targeted a car near "
+             "Idlib. Rigsby said in a statement Friday that Salim planned attacks.")
+
+
+def test_an_announcement_date_is_not_the_incident_time_and_a_date_beside_its_trigger_is():
+    raid, air, drone = (at(SEED_LIKE, "raid", "Attack"), at(SEED_LIKE, "air strike", "AirStrike"),
+                        at(SEED_LIKE, "drone strike", "AirStrike"))
+    friday, september = at(SEED_LIKE, "Friday", "Temporal"), at(SEED_LIKE, "September 20", "Temporal")
+    friday2 = at(SEED_LIKE, "Friday", "Temporal", 1)
+    relations = (role(air, friday, "time"), role(air, friday2, "time"), role(drone, air, "same_incident"))
+    (incident,) = assemble(SEED_LIKE, (friday, september, friday2), (air, drone), relations)
+    assert [d.span.text for d in incident.dates] == ["September 20"]
+
+
+def test_a_generic_attack_joins_the_specific_incident_it_shares_a_place_with():
+    raid, air = at(SEED_LIKE, "raid", "Attack"), at(SEED_LIKE, "air strike", "AirStrike")
+    idlib, idlib2 = at(SEED_LIKE, "Idlib", "Location"), at(SEED_LIKE, "Idlib", "Location", 1)
+    relations = (role(raid, idlib, "place"), role(air, idlib2, "place"))
+    (incident,) = assemble(SEED_LIKE, (idlib, idlib2), (raid, air), relations)
+    assert incident.type == "AirStrike" and [t.text for t in incident.triggers] == ["raid", "air strike"]
+    assert incident.event_type == "Explosions/Remote violence"
+
+
+def test_a_generic_attack_on_another_day_stays_apart():
+    text = "A raid in Aleppo on Monday killed two. An air strike in Aleppo on Tuesday killed five."
+    raid, air = at(text, "raid", "Attack"), at(text, "air strike", "AirStrike")
+    aleppo, aleppo2 = at(text, "Aleppo", "Location"), at(text, "Aleppo", "Location", 1)
+    monday, tuesday = at(text, "Monday", "Temporal"), at(text, "Tuesday", "Temporal")
+    relations = (role(raid, aleppo, "place"), role(air, aleppo2, "place"), role(raid, monday, "time"),
+                 role(air, tuesday, "time"))
+    incidents = assemble(text, (aleppo, monday, aleppo2, tuesday), (raid, air), relations)
+    assert [i.type for i in incidents] == ["Attack", "AirStrike"]
+    assert [[d.span.text for d in i.dates] for i in incidents] == [["Monday"], ["Tuesday"]]
+
+
+def test_role_filler_fragments_stand_for_their_entity_and_function_words_are_dropped():
+    text = "Missile strikes targeted a meeting of leaders inside their training camp near Idlib."
+    strikes = at(text, "Missile strikes", "Shelling")
+    camp = at(text, "training camp", "Location")
+    fillers = (at(text, "training", "Target"), at(text, "of", "Target"), at(text, "leaders", "Target"))
+    (incident,) = assemble(text, (camp,), (strikes,), (), role_fillers=fillers)
+    assert [t.text for t in incident.targets] == ["leaders", "training camp"]
