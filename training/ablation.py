@@ -1,13 +1,15 @@
 """Corpus ablation: how the dev figures move when one training corpus is left out.
 
-    python training/ablation.py configs/default.yaml [--leave-out re3d,authored] [key=value ...]
+    python training/ablation.py configs/default.yaml [--leave-out re3d,authored,re3d:incidents] [key=value ...]
 
 For each left-out corpus, trains the config without it (runs/ablation/no_<name>), then scores that model and the
 already trained full model (train.output_dir of the config, i.e. runs/default) on the same documents: the whole
 dev split of every corpus in the config, so the rows are comparable. Each row also gives entity micro F1 per
 corpus, since leaving out a corpus mostly moves the figures on its own kind of text. Writes
 runs/ablation/ablation.json and runs/ablation/ablation.md. The left-out runs keep the config's epochs, so a run on
-less data simply does fewer steps.
+less data simply does fewer steps. ``NAME:incidents`` keeps corpus NAME but without the incident layers a config
+joins onto it (``incidents:``, re3d's): the row "without the NAME incident layers" (runs/ablation/no_NAME_incidents).
+Each row also gives trigger precision and recall per corpus, where a corpus's dev documents annotate triggers.
 """
 
 from __future__ import annotations
@@ -50,12 +52,16 @@ def score(model_dir: Path, dev: list[tuple[str, object]]) -> dict:
         "role_filler_micro_f1": figures.role_filler_f1,
         "muc4_micro_f1": figures.muc4_f1,
         "entity_micro_f1_by_corpus": {},
+        "trigger_by_corpus": {},
         "training": {k: predictor.metadata.get("training", {}).get(k) for k in TRAINING_KEYS},
     }
     for name in sorted({name for name, _ in dev}):  # the same predictions, scored per corpus
         subset = [view for (corpus, _), view in zip(dev, views) if corpus == name]
         scores = span_scores([v.gold for v in subset], [v.predicted for v in subset], "entities")
         row["entity_micro_f1_by_corpus"][name] = headline({"entities": scores}).entity_micro_f1
+        triggers = span_scores([v.gold for v in subset], [v.predicted for v in subset], "triggers")
+        if triggers["documents"]:
+            row["trigger_by_corpus"][name] = {k: triggers["micro"][k] for k in ("precision", "recall")}
     return row
 
 
@@ -63,12 +69,18 @@ def write_table(summary: dict, path: Path) -> None:
     """The Markdown table of ``ablation.json``: dev figures per training mix, then how each model was trained."""
     rows, dev_counts = summary["rows"], summary["dev_documents"]
     corpora = sorted(dev_counts)
-    header = ["Training data", "Entity micro F1", "Entity macro F1", "Trigger F1", "Relation F1",
-              "Incident role F1", "Role filler F1", "MUC-4 template F1"] + [f"Entity F1 on {name} dev ({dev_counts[name]} docs)" for name in corpora]
+    trigger_corpora = sorted({name for row in rows.values() for name in row.get("trigger_by_corpus", {})})
+    header = (["Training data", "Entity micro F1", "Entity macro F1", "Trigger F1", "Relation F1",
+               "Incident role F1", "Role filler F1", "MUC-4 template F1"]
+              + [f"Entity F1 on {name} dev ({dev_counts[name]} docs)" for name in corpora]
+              + [f"Trigger {m} on {name} dev" for name in trigger_corpora for m in ("P", "R")])
     body = []
     for label, row in rows.items():
-        cells = [row["entity_micro_f1"], row["entity_macro_f1"], row["trigger_micro_f1"], row["relation_micro_f1"],
-                 row["incident_role_micro_f1"], row.get("role_filler_micro_f1"), row.get("muc4_micro_f1")] + [row["entity_micro_f1_by_corpus"].get(n) for n in corpora]
+        cells = ([row["entity_micro_f1"], row["entity_macro_f1"], row["trigger_micro_f1"], row["relation_micro_f1"],
+                  row["incident_role_micro_f1"], row.get("role_filler_micro_f1"), row.get("muc4_micro_f1")]
+                 + [row["entity_micro_f1_by_corpus"].get(n) for n in corpora]
+                 + [row.get("trigger_by_corpus", {}).get(n, {}).get(k) for n in trigger_corpora
+                    for k in ("precision", "recall")])
         body.append([label] + ["n/a" if v is None else f"{v:.3f}" for v in cells])
     training = [[label] + [str(row["training"].get(k, "n/a")) for k in TRAINING_KEYS] for label, row in rows.items()]
     path.write_text(
@@ -91,7 +103,7 @@ def main(argv: list[str]) -> int:
     out_root = resolve_path(full, args.out)
     names = [c.name for c in full.data.corpora]
     left_out_names = [n for n in args.leave_out.split(",") if n]
-    unknown = sorted(set(left_out_names) - set(names))
+    unknown = sorted({n.removesuffix(":incidents") for n in left_out_names} - set(names))
     if unknown:
         raise SystemExit(f"--leave-out names corpora the config does not have: {unknown}; it has {names}")
     full_model = resolve_path(full, full.train.output_dir) / "model"
@@ -101,10 +113,20 @@ def main(argv: list[str]) -> int:
     dev_counts = {name: sum(1 for corpus, _ in dev if corpus == name) for name in names}
     rows = {"all corpora (" + ", ".join(names) + ")": score(full_model, dev)}
     for left_out in left_out_names:
-        config = load_config(args.config, args.overrides + [f"train.output_dir={out_root / ('no_' + left_out)}"])
-        config.data.corpora = [c for c in config.data.corpora if c.name != left_out]
-        print(f"== training without {left_out}")
-        rows[f"without {left_out}"] = score(train(config), dev)
+        name, incidents_only = left_out.removesuffix(":incidents"), left_out.endswith(":incidents")
+        folder = "no_" + name + ("_incidents" if incidents_only else "")
+        config = load_config(args.config, args.overrides + [f"train.output_dir={out_root / folder}"])
+        if incidents_only:
+            corpus = next(c for c in config.data.corpora if c.name == name)
+            if not corpus.incidents:
+                raise SystemExit(f"--leave-out {left_out}: corpus {name!r} joins no incident layers in {args.config}")
+            corpus.incidents = ""
+            label = f"without the {name} incident layers"
+        else:
+            config.data.corpora = [c for c in config.data.corpora if c.name != name]
+            label = f"without {name}"
+        print(f"== training {label}")
+        rows[label] = score(train(config), dev)
     out_root.mkdir(parents=True, exist_ok=True)
     summary = {"rows": rows, "dev_documents": dev_counts,
                "command": "python training/ablation.py " + " ".join(argv)}

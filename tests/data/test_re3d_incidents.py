@@ -116,3 +116,27 @@ def test_command_line_drafts_and_compiles(tmp_path, capsys):
     draft.write_text(draft.read_text(encoding="utf-8").replace("burned", "burnt"), encoding="utf-8")
     assert main(["compile", str(draft), "--root", str(RE3D)]) == 1
     assert "text differs" in capsys.readouterr().err
+
+
+def test_a_draft_rewritten_from_an_annotation_compiles_back_to_the_same_record(alpha):
+    source = draft_markup(alpha).replace("[Coalition aircraft]{MilitaryPlatform e1} struck",
+                                         "[Coalition aircraft struck]{AirStrike t1}")
+    source = source.replace("} fighters near", "} [fighters]{Person n1} near") + "t1 attacker e1\nt1 victim n1\n"
+    record = compile_markup(source, alpha, "a.txt")
+    redrafted = draft_markup(alpha, record)
+    assert "[Coalition aircraft struck]{AirStrike t1}" in redrafted and "t1 attacker e1" in redrafted
+    assert compile_markup(redrafted, alpha, "again.txt") == record
+
+
+def test_the_committed_annotations_fit_the_real_re3d_text():
+    """Every file in annotations/re3d joins onto the corpus at the data root (skipped where it is absent)."""
+    import os
+
+    root = Path(os.environ.get("CONFLICT_IE_DATA") or Path(__file__).resolve().parents[3] / "shared" / "data") / "re3d"
+    if not root.is_dir():
+        pytest.skip(f"no re3d at {root}")
+    folder = Path(__file__).resolve().parents[2] / "annotations" / "re3d"
+    documents = join_incident_layers(re3d.load_re3d(root, LoadReport("re3d")), folder)
+    joined = [d for d in documents if "incident_layers" in d.meta]
+    assert len(joined) == len(list(folder.glob("*.json"))) == 60
+    assert sum(1 for d in joined if not d.spans_in_layer("triggers")) >= 30  # the real hard negatives
