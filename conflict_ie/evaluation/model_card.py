@@ -48,6 +48,13 @@ def front_matter(metrics: dict) -> dict:
         value = getattr(figures, field)
         if value is not None:
             results_metrics.append({"type": kind, "value": value, "name": name})
+    # trigger precision and recall per corpus: real text (seeds, re3d) tracked apart from the authored articles
+    for corpus, row in (metrics.get("per_corpus") or {}).items():
+        triggers = row.get("triggers") or {}
+        if triggers.get("documents"):
+            for kind in ("precision", "recall"):
+                results_metrics.append({"type": kind, "value": triggers.get(kind),
+                                        "name": f"Trigger {kind} on {corpus}"})
     result = {"task": {"type": "token-classification", "name": "Token Classification"},
               "dataset": {"name": str(split), "type": "conflict-ie"},
               "metrics": results_metrics}
