@@ -11,21 +11,22 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("fastapi", reason="the service extra is not installed: pip install -e '.[service]'")
-uvicorn = pytest.importorskip("uvicorn", reason="the service extra is not installed: pip install -e '.[service]'")
+pytest.importorskip("uvicorn", reason="the service extra is not installed: pip install -e '.[service]'")
 import httpx  # noqa: E402
 
 from conflict_ie.api.cli import main  # noqa: E402
 from conflict_ie.api.retrain import RetrainQueue  # noqa: E402
-from conflict_ie.api.service import LABEL_STUDIO_PREFIX, ServiceLimits, bind, create_app, is_loopback, url_of  # noqa: E402
+from conflict_ie.api.service import LABEL_STUDIO_PREFIX, ServiceLimits, create_app, is_loopback  # noqa: E402
 from conflict_ie.data.label_studio_export import parse_task  # noqa: E402
 from conflict_ie.label_studio.sync import result_to_prediction  # noqa: E402
 from conflict_ie.schema import render_labeling_config  # noqa: E402
+
+from .uvicorn_thread import running  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTICLES = [
@@ -34,25 +35,6 @@ ARTICLES = [
     "",
     "Gunmen attacked a checkpoint near Kabul. The attack was the third this month.",
 ]
-
-
-@contextmanager
-def running(app):
-    """The app on a real uvicorn server in a background thread, on a free loopback port; yields its URL."""
-    sock = bind("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield url_of(sock)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
 
 
 def plain(value):
