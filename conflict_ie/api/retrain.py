@@ -153,7 +153,12 @@ class RetrainQueue:
                     return
                 job = next(job for job in self.jobs if job["status"] == "queued")
                 output_dir = Path(job["output_dir"])
-                command = self.command(output_dir)
+                try:
+                    command = self.command(output_dir)
+                except Exception as error:  # noqa: BLE001 - the job fails, the worker goes on
+                    job.update(status="failed", finished=_now(), error=f"no command for the job: {error!r}")
+                    self._save()
+                    continue
                 job.update(status="running", started=_now(), command=command)
                 self._save()
                 try:

@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from .. import __version__
 from ..label_studio import ml_backend
 from ..schema import ENTITY_LABELS, RELATION_LABELS, ROLE_FILLER_LABELS, TRIGGER_LABELS
+from .predictor import _check_dates as check_dates, _check_texts as check_texts
 from .retrain import RetrainQueue
 
 LABEL_STUDIO_PREFIX = "/label-studio"
@@ -113,12 +114,41 @@ class BodyLimit:
                                                "shorter texts per request"})
 
 
-async def _send_json(send, status: int, payload: dict) -> None:
+async def _send_json(send, status: int, payload: dict, close: bool = True) -> None:
     body = json.dumps(payload).encode("utf-8")
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:  # the rest of the request body was not read: the connection cannot serve another request
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+class CatchBugs:
+    """ASGI middleware: an exception a handler did not expect is logged with its traceback and answered as a JSON
+    500 that says it is a bug, and the connection stays usable (left to the server, it would be reset)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def watched(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as error:  # noqa: BLE001 - a bug: say so, keep serving
+            if started:
+                raise
+            log.exception("internal error on %s %s", scope.get("method"), scope.get("path"))
+            await _send_json(send, 500, {
+                "detail": f"internal error in conflict-ie {__version__} ({type(error).__name__}): this is a bug, "
+                          "please report it with the service's log"}, close=False)
 
 
 # ---------------------------------------------------------------------------------------------------- our API
@@ -251,6 +281,7 @@ def create_app(predictor, limits: ServiceLimits | None = None, retrain: RetrainQ
                               f"{LABEL_STUDIO_PREFIX}.")
     app.state.runner, app.state.limits, app.state.retrain = runner, limits, retrain
 
+    app.add_middleware(CatchBugs)
     app.add_middleware(BodyLimit, max_bytes=limits.max_request_bytes)
 
     @app.exception_handler(ServiceError)
@@ -265,18 +296,13 @@ def create_app(predictor, limits: ServiceLimits | None = None, retrain: RetrainQ
         return JSONResponse(status_code=422, content=_error_body(
             "invalid request: " + "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else ""), problems))
 
-    @app.exception_handler(Exception)
-    async def internal_error(request: Request, error: Exception):
-        log.exception("internal error on %s %s", request.method, request.url.path)
-        return JSONResponse(status_code=500, content={
-            "detail": f"internal error in conflict-ie {__version__} ({type(error).__name__}): this is a bug, please "
-                      "report it with the service's log"})
-
     async def run_predictions(texts: list[str], dates: list[str | None]) -> list:
-        try:
-            return await runner.predict(texts, dates)
-        except (ValueError, TypeError) as error:  # a lone surrogate, a date that is not ISO: the input's fault
+        try:  # the input's faults (a lone surrogate, a date that is not ISO) are found before the model runs
+            check_texts(texts)
+            check_dates(dates, len(texts))
+        except (ValueError, TypeError) as error:
             raise _unprocessable(str(error)) from None
+        return await runner.predict(texts, dates)  # anything raised now is a bug: 500
 
     @app.get("/health")
     async def health():

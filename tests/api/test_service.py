@@ -209,6 +209,20 @@ def test_health_answers_while_a_prediction_runs(predictor):
         assert finished["predict"].status_code == 200
 
 
+class BrokenPredictor(SlowPredictor):
+    def predict(self, texts, publication_dates=None):
+        raise ValueError("a bug deep in the model")
+
+
+def test_a_bug_is_a_500_that_says_so_and_the_service_goes_on(predictor):
+    with running(create_app(BrokenPredictor(predictor, 0))) as url, httpx.Client(base_url=url, timeout=30) as client:
+        response = client.post("/predict", json={"texts": ["a"]})
+        assert response.status_code == 500
+        assert "internal error in conflict-ie" in response.json()["detail"] and "bug" in response.json()["detail"]
+        assert client.post("/predict", json={"texts": ["a"], "publication_dates": ["soon"]}).status_code == 422
+        assert client.get("/health").status_code == 200
+
+
 # ---------------------------------------------------------------------------------------------------- Label Studio
 
 
