@@ -16,6 +16,7 @@ import pytest
 pytest.importorskip("fastapi", reason="the service extra is not installed: pip install -e '.[service]'")
 pytest.importorskip("uvicorn", reason="the service extra is not installed: pip install -e '.[service]'")
 import httpx  # noqa: E402
+from label_studio_sdk.core.api_error import ApiError  # noqa: E402
 
 from conflict_ie.api.retrain import RetrainQueue  # noqa: E402
 from conflict_ie.api.service import LABEL_STUDIO_PREFIX, create_app  # noqa: E402
@@ -105,3 +106,15 @@ def test_label_studio_pre_annotates_from_the_backend(studio_server, studio_clien
         events = [json.loads(line) for line in queue.events_path.read_text().splitlines()]
         created = [e for e in events if e["action"] == "ANNOTATION_CREATED"]
         assert created and created[0]["task"] == task_id and created[0]["annotation"] == annotation.id
+
+        # Settings > Model > Start Training: START_TRAINING to the webhook joins the open job
+        client.ml.train(backend.id)
+        [job] = queue.snapshot()
+        assert job["actions"].get("START_TRAINING") == 1 and job["events"] == 2
+
+        # A project connected to the service's root URL by mistake is refused at setup, naming the URL it tried
+        other = create_project(client, "ML backend at the wrong URL")
+        with pytest.raises(ApiError) as caught:
+            client.ml.create(project=other, url=url, title=BACKEND_TITLE)
+        assert caught.value.status_code == 400
+        assert f"{url}/setup" in json.dumps(caught.value.body), caught.value.body
