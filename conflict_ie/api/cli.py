@@ -432,9 +432,19 @@ def _serve(args) -> int:
     from .predictor import Predictor
     from .retrain import RetrainQueue, train_command
 
+    from ..label_studio.client import TOKEN_ENV, URL_ENV
+
     limits = ServiceLimits(max_request_bytes=args.max_request_bytes, max_texts=args.max_texts)
     if args.train_config is not None and not Path(args.train_config).is_file():
         raise UsageError(f"--train-config {args.train_config}: no such file")
+    if args.pull_to is not None:
+        if args.train_config is None:
+            raise UsageError("--pull-to pulls annotations for retraining: give --train-config too (a config whose "
+                             f"data.corpora lists {args.pull_to})")
+        missing = [name for name in (URL_ENV, TOKEN_ENV) if not os.environ.get(name)]
+        if missing:
+            raise UsageError(f"--pull-to pulls from Label Studio with ${URL_ENV} and ${TOKEN_ENV}: set "
+                             f"{' and '.join('$' + name for name in missing)} in the service's environment")
     if not is_loopback(args.host):
         print(f"warning: listening on {args.host}, not only this machine: the service has no authentication, so "
               "anyone who can reach the port can use the model and queue retraining. Put it behind an "
@@ -443,13 +453,16 @@ def _serve(args) -> int:
     jobs_dir = args.jobs_dir or ("runs/retrain" if args.train_config else None)
     retrain = None
     if jobs_dir is not None:
-        command = train_command(args.train_config) if args.train_config else None
+        command = train_command(args.train_config, pull_to=args.pull_to) if args.train_config else None
         retrain = RetrainQueue(jobs_dir, command)
     sock = bind(args.host, args.port)
     app = create_app(predictor, limits, retrain)
     if retrain is not None:
-        what = ("each job runs: conflict-ie train " + args.train_config + " train.output_dir=<job folder>"
-                if args.train_config else "jobs are recorded, not run (no --train-config)")
+        what = "jobs are recorded, not run (no --train-config)"
+        if args.train_config:
+            what = ("each job runs: " + (f"conflict-ie studio pull --project P --out {args.pull_to}, then "
+                                         if args.pull_to else "")
+                    + f"conflict-ie train {args.train_config} train.output_dir=<job folder>")
         print(f"webhook events and retraining jobs: {retrain.folder}; {what}", file=sys.stderr)
     try:
         serve(app, sock, log_level=args.log_level, announce=lambda line: print(line, flush=True))
@@ -503,6 +516,9 @@ def _add_serve(commands) -> None:
                        help="folder for webhook events, retraining jobs, their logs and models (default "
                             "runs/retrain with --train-config; without either, webhook events are answered and "
                             "not kept)")
+    serve.add_argument("--pull-to", default=None, type=_output_file,
+                       help="before each retraining, pull the project's annotations into this file (with "
+                            "$LABEL_STUDIO_URL and $LABEL_STUDIO_API_KEY); list it in the --train-config's corpora")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
                        help="uvicorn's log level (debug also logs each request)")
     serve.set_defaults(run=_serve)

@@ -5,20 +5,22 @@ prediction requests are never held up.
 Everything is kept in one folder, so nothing is lost when the service stops:
 
     events.jsonl   one line per webhook event received: time, action, project, task and annotation ids
-    jobs.json      every job: id, status, the events it gathers, command, log file, exit code, times
-    job-N.log      what job N's training printed
+    jobs.json      every job: id, status, the events it gathers, its commands, log file, exit code, times
+    job-N.log      what job N's commands printed (each after a ``$ command`` line)
     job-N/         job N's run folder (train.output_dir): the new model is job-N/model
 
 A job gathers the events that arrive while it waits: a hundred annotations submitted while a training runs make one
 next job, not a hundred. Jobs are ``queued`` -> ``running`` -> ``done`` / ``failed`` (exit code and log kept) /
-``interrupted`` (the service stopped during it). Without a training command (no ``--train-config``) jobs are only
-``recorded``, for someone to run by hand.
+``interrupted`` (the service stopped during it). A job's commands (``train_command``: pull the project's annotations
+when asked, then train) run in order, each only when the one before succeeded. Without a training command (no
+``--train-config``) jobs are only ``recorded``, for someone to run by hand.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import shlex
 import subprocess
 import sys
 import threading
@@ -39,23 +41,38 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def train_command(config: str | Path, overrides: Sequence[str] = ()) -> Callable[[Path], list[str]]:
-    """The command of a retraining job: ``conflict-ie train CONFIG [overrides] train.output_dir=<job folder>``, run
-    from the service's working directory (relative paths in the config resolve there, as for ``make``)."""
+def train_command(config: str | Path, overrides: Sequence[str] = (), pull_to: str | Path | None = None
+                  ) -> Callable[[dict], list[list[str]]]:
+    """The steps of a retraining job, run from the service's working directory (relative paths in the config
+    resolve there, as for ``make``): with ``pull_to``, first ``conflict-ie studio pull --project P --out PULL_TO``
+    for the one project whose events the job gathers (``LABEL_STUDIO_URL`` / ``LABEL_STUDIO_API_KEY`` come from the
+    service's environment; the config's corpora should list that file); then ``conflict-ie train CONFIG
+    [overrides] train.output_dir=<the job's folder>``."""
     config = str(config)
 
-    def command(output_dir: Path) -> list[str]:
-        return [sys.executable, "-m", "conflict_ie", "train", config, *overrides, f"train.output_dir={output_dir}"]
+    def steps(job: dict) -> list[list[str]]:
+        commands = []
+        if pull_to is not None:
+            projects = [project for project in job.get("projects") or [] if project is not None]
+            if len(projects) != 1:
+                raise ValueError(f"job {job['id']} gathers events of {len(projects)} projects {projects}: --pull-to "
+                                 "pulls the annotations of one project; connect the service to one project")
+            commands.append([sys.executable, "-m", "conflict_ie", "studio", "pull", "--project", str(projects[0]),
+                             "--out", str(pull_to)])
+        commands.append([sys.executable, "-m", "conflict_ie", "train", config, *overrides,
+                         f"train.output_dir={job['output_dir']}"])
+        return commands
 
-    return command
+    return steps
 
 
 class RetrainQueue:
     """Records webhook events and runs retraining jobs one at a time on a background thread.
 
-    ``command`` maps a job's run folder to the command line to run; None records jobs without running them."""
+    ``command`` maps a job (a copy of its record: ``id``, ``output_dir``, ``projects``, ...) to the command lines to
+    run, in order, each only if the one before succeeded; None records jobs without running them."""
 
-    def __init__(self, folder: str | Path, command: Callable[[Path], list[str]] | None = None,
+    def __init__(self, folder: str | Path, command: Callable[[dict], Sequence[Sequence[str]]] | None = None,
                  cwd: str | Path | None = None):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -128,7 +145,7 @@ class RetrainQueue:
                 job = {"id": number, "status": "queued" if self.command is not None else "recorded",
                        "created": _now(), "events": 0, "actions": {}, "projects": [],
                        "output_dir": str(self.folder / f"job-{number}"), "log": str(self.folder / f"job-{number}.log"),
-                       "command": None, "returncode": None, "started": None, "finished": None}
+                       "commands": None, "returncode": None, "started": None, "finished": None}
                 self.jobs.append(job)
             job["events"] += 1
             job["actions"][action] = job["actions"].get(action, 0) + 1
@@ -152,32 +169,49 @@ class RetrainQueue:
                 if self._stopping:
                     return
                 job = next(job for job in self.jobs if job["status"] == "queued")
-                output_dir = Path(job["output_dir"])
                 try:
-                    command = self.command(output_dir)
+                    steps = [[str(part) for part in step] for step in self.command(dict(job))]
+                    if not steps:
+                        raise ValueError("the command list is empty")
                 except Exception as error:  # noqa: BLE001 - the job fails, the worker goes on
-                    job.update(status="failed", finished=_now(), error=f"no command for the job: {error!r}")
+                    job.update(status="failed", finished=_now(), error=f"no command for the job: {error}")
                     self._save()
                     continue
-                job.update(status="running", started=_now(), command=command)
+                job.update(status="running", started=_now(), commands=steps)
                 self._save()
+                Path(job["log"]).write_bytes(b"")
+            self._run(job, steps)
+
+    def _run(self, job: dict[str, Any], steps: list[list[str]]) -> None:
+        """Run a job's steps in order; the first that fails (or cannot start) fails the job."""
+        for number, step in enumerate(steps, start=1):
+            with self._lock:
+                if job["status"] != "running":  # interrupted by close()
+                    return
                 try:
-                    with open(job["log"], "wb") as log:  # the child keeps its own copy of the descriptor
-                        self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
-                                                         stderr=subprocess.STDOUT, cwd=self.cwd)
+                    with open(job["log"], "ab") as log:  # the child keeps its own copy of the descriptor
+                        log.write(f"$ {shlex.join(step)}\n".encode("utf-8"))
+                        log.flush()
+                        process = subprocess.Popen(step, stdin=subprocess.DEVNULL, stdout=log,
+                                                   stderr=subprocess.STDOUT, cwd=self.cwd)
                 except OSError as error:
-                    job.update(status="failed", finished=_now(), error=f"could not start {command[0]}: {error}")
+                    job.update(status="failed", finished=_now(), failed_step=number,
+                               error=f"could not start {step[0]}: {error}")
                     self._save()
-                    continue
-                process = self._process
+                    return
+                self._process = process
             returncode = process.wait()
             with self._lock:
                 self._process = None
-                if job["status"] == "running":
-                    job.update(status="done" if returncode == 0 else "failed", returncode=returncode,
-                               finished=_now())
-                    if returncode == 0:
-                        job["model"] = str(output_dir / "model")
+                if job["status"] != "running":
+                    return
+                if returncode != 0:
+                    job.update(status="failed", returncode=returncode, failed_step=number, finished=_now())
+                    self._save()
+                    return
+        with self._lock:
+            if job["status"] == "running":
+                job.update(status="done", returncode=0, finished=_now(), model=str(Path(job["output_dir"]) / "model"))
                 self._save()
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ pytest.importorskip("uvicorn", reason="the service extra is not installed: pip i
 import httpx  # noqa: E402
 
 from conflict_ie.api.cli import main  # noqa: E402
-from conflict_ie.api.retrain import RetrainQueue  # noqa: E402
+from conflict_ie.api.retrain import RetrainQueue, train_command  # noqa: E402
 from conflict_ie.api.service import LABEL_STUDIO_PREFIX, ServiceLimits, create_app, is_loopback  # noqa: E402
 from conflict_ie.data.label_studio_export import parse_task  # noqa: E402
 from conflict_ie.label_studio.sync import result_to_prediction  # noqa: E402
@@ -332,7 +332,7 @@ def test_webhook_queues_a_job_and_the_service_answers_while_it_runs(predictor, t
     script = ("import pathlib, sys, time\n"
               f"while not pathlib.Path({str(release)!r}).exists(): time.sleep(0.05)\n"
               "print('trained into', sys.argv[1])\n")
-    queue = RetrainQueue(tmp_path / "jobs", command=lambda out: [sys.executable, "-c", script, str(out)])
+    queue = RetrainQueue(tmp_path / "jobs", command=lambda job: [[sys.executable, "-c", script, job["output_dir"]]])
     with running(create_app(predictor, retrain=queue)) as url, httpx.Client(base_url=url, timeout=60) as client:
         started = time.monotonic()
         first = client.post(f"{LABEL_STUDIO_PREFIX}/webhook", json=_event("ANNOTATION_CREATED"))
@@ -369,14 +369,17 @@ def test_webhook_queues_a_job_and_the_service_answers_while_it_runs(predictor, t
 
 
 def test_a_failing_job_is_kept_with_its_exit_code(tmp_path):
-    queue = RetrainQueue(tmp_path, command=lambda out: [sys.executable, "-c", "import sys; print('boom'); "
-                                                                              "sys.exit(3)"])
+    queue = RetrainQueue(tmp_path, command=lambda job: [[sys.executable, "-c", "print('step 1')"],
+                                                           [sys.executable, "-c", "import sys; print('boom'); "
+                                                                                  "sys.exit(3)"],
+                                                           [sys.executable, "-c", "print('never')"]])
     try:
         assert queue.submit(_event("START_TRAINING"))["job"] == 1
         job = _wait_for(lambda: (j := queue.job(1)) and j["status"] not in ("queued", "running") and j,
                         what="the job to end")
-        assert (job["status"], job["returncode"]) == ("failed", 3)
-        assert "boom" in Path(job["log"]).read_text()
+        assert (job["status"], job["returncode"], job["failed_step"]) == ("failed", 3, 2)
+        log = Path(job["log"]).read_text()
+        assert "step 1" in log and "boom" in log and "never" not in log
     finally:
         queue.close()
 
@@ -391,7 +394,7 @@ def test_without_a_train_config_jobs_are_recorded_and_survive_a_restart(tmp_path
     assert [(job["id"], job["status"], job["events"]) for job in jobs] == [(1, "recorded", 2)]
 
     # a later service with a training command runs what was recorded
-    ran = RetrainQueue(tmp_path, command=lambda out: [sys.executable, "-c", "pass"])
+    ran = RetrainQueue(tmp_path, command=lambda job: [[sys.executable, "-c", "pass"]])
     try:
         _wait_for(lambda: ran.job(1)["status"] == "done", what="the recorded job to run")
     finally:
@@ -399,7 +402,7 @@ def test_without_a_train_config_jobs_are_recorded_and_survive_a_restart(tmp_path
 
 
 def test_stopping_the_service_interrupts_a_running_job_and_says_so(tmp_path):
-    queue = RetrainQueue(tmp_path, command=lambda out: [sys.executable, "-c", "import time; time.sleep(60)"])
+    queue = RetrainQueue(tmp_path, command=lambda job: [[sys.executable, "-c", "import time; time.sleep(60)"]])
     queue.submit(_event("START_TRAINING"))
     _wait_for(lambda: queue.job(1)["status"] == "running", what="the job to start")
     started = time.monotonic()
@@ -412,6 +415,28 @@ def test_stopping_the_service_interrupts_a_running_job_and_says_so(tmp_path):
     jobs[0]["status"] = "running"
     (tmp_path / "jobs.json").write_text(json.dumps(jobs))
     assert RetrainQueue(tmp_path).job(1)["status"] == "interrupted"
+
+
+def test_train_command_pulls_the_one_project_then_trains(tmp_path):
+    steps = train_command("configs/default.yaml", ["train.epochs=2"], pull_to="annotations/studio.json")
+    job = {"id": 3, "output_dir": str(tmp_path / "job-3"), "projects": [7]}
+    pull, train = steps(job)
+    assert pull[1:] == ["-m", "conflict_ie", "studio", "pull", "--project", "7", "--out", "annotations/studio.json"]
+    assert train[1:] == ["-m", "conflict_ie", "train", "configs/default.yaml", "train.epochs=2",
+                         f"train.output_dir={tmp_path / 'job-3'}"]
+    assert len(train_command("c.yaml")(job)) == 1
+    with pytest.raises(ValueError, match=r"job 3 gathers events of 2 projects \[7, 8\]"):
+        steps({**job, "projects": [7, 8]})
+
+    # in the queue: a job whose steps cannot be made fails with the reason, and the next one still runs
+    queue = RetrainQueue(tmp_path / "jobs", command=steps)
+    try:
+        queue.submit({"action": "ANNOTATION_CREATED", "project": {"id": 7}})
+        queue.submit({"action": "ANNOTATION_CREATED", "project": {"id": 8}})
+        failed = _wait_for(lambda: (j := queue.job(1)) and j["status"] == "failed" and j, what="job 1 to fail")
+        assert "gathers events of 2 projects" in failed["error"]
+    finally:
+        queue.close()
 
 
 def test_a_broken_jobs_file_is_named(tmp_path):
@@ -435,7 +460,7 @@ def test_loopback_addresses():
     assert not is_loopback("0.0.0.0") and not is_loopback("::") and not is_loopback("192.168.1.5")
 
 
-def test_serve_refuses_wrong_arguments_before_listening(capsys, tmp_path):
+def test_serve_refuses_wrong_arguments_before_listening(capsys, monkeypatch, tmp_path):
     assert main(["serve", "--model", str(tmp_path / "none")]) == 1
     assert f"no trained model at {tmp_path / 'none'}" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exited:
@@ -444,6 +469,14 @@ def test_serve_refuses_wrong_arguments_before_listening(capsys, tmp_path):
     assert "70000 is not a port number" in capsys.readouterr().err
     assert main(["serve", "--train-config", str(tmp_path / "missing.yaml")]) == 2
     assert "no such file" in capsys.readouterr().err
+    config = tmp_path / "c.yaml"
+    config.write_text("{}")
+    assert main(["serve", "--pull-to", str(tmp_path / "pulled.json")]) == 2
+    assert "give --train-config too" in capsys.readouterr().err
+    for name in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["serve", "--pull-to", str(tmp_path / "pulled.json"), "--train-config", str(config)]) == 2
+    assert "set $LABEL_STUDIO_URL and $LABEL_STUDIO_API_KEY" in capsys.readouterr().err
     assert main(["serve", "--host", "0.0.0.0", "--model", str(tmp_path / "none")]) == 1
     assert "no authentication" in capsys.readouterr().err
 
