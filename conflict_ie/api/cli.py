@@ -11,6 +11,7 @@
     muc4             what the MUC-4 loader reads and skips, with reasons
     model-card       render a model card from a metrics.json
     studio           the Label Studio round trip: create a project, push articles, pull annotations
+    serve            an HTTP service answering predictions, also a Label Studio ML backend (extra: service)
 
 Each handler parses nothing and decides nothing: it calls the library and prints what it returns.
 
@@ -322,6 +323,7 @@ def parser() -> argparse.ArgumentParser:
     card.set_defaults(run=_model_card)
 
     _add_studio(commands)
+    _add_serve(commands)
     return parser
 
 
@@ -417,6 +419,109 @@ def _add_studio(commands) -> None:
     pull.add_argument("--project", type=int, required=True)
     pull.add_argument("--out", required=True, type=_output_file, help="the JSON file to write")
     pull.set_defaults(studio_run=_studio_pull)
+
+
+# ---------------------------------------------------------------------------------------------------- service
+
+def _serve(args) -> int:
+    try:
+        from .service import (LABEL_STUDIO_PREFIX, ServiceLimits, bind, create_app, is_loopback, serve)
+    except ImportError as error:
+        raise ValueError(f"`conflict-ie serve` needs the service extra ({error.name or error} is not installed): "
+                         "pip install 'conflict-ie[service]'") from None
+    from .predictor import Predictor
+    from .retrain import RetrainQueue, train_command
+
+    from ..label_studio.client import TOKEN_ENV, URL_ENV
+
+    limits = ServiceLimits(max_request_bytes=args.max_request_bytes, max_texts=args.max_texts)
+    if args.train_config is not None and not Path(args.train_config).is_file():
+        raise UsageError(f"--train-config {args.train_config}: no such file")
+    if args.pull_to is not None:
+        if args.train_config is None:
+            raise UsageError("--pull-to pulls annotations for retraining: give --train-config too (a config whose "
+                             f"data.corpora lists {args.pull_to})")
+        missing = [name for name in (URL_ENV, TOKEN_ENV) if not os.environ.get(name)]
+        if missing:
+            raise UsageError(f"--pull-to pulls from Label Studio with ${URL_ENV} and ${TOKEN_ENV}: set "
+                             f"{' and '.join('$' + name for name in missing)} in the service's environment")
+    if not is_loopback(args.host):
+        print(f"warning: listening on {args.host}, not only this machine: the service has no authentication, so "
+              "anyone who can reach the port can use the model and queue retraining. Put it behind an "
+              "authenticating proxy, or use --host 127.0.0.1 (the default).", file=sys.stderr)
+    predictor = Predictor.load(args.model)  # once, before listening: a wrong model folder fails here
+    jobs_dir = args.jobs_dir or ("runs/retrain" if args.train_config else None)
+    retrain = None
+    if jobs_dir is not None:
+        command = train_command(args.train_config, pull_to=args.pull_to) if args.train_config else None
+        retrain = RetrainQueue(jobs_dir, command)
+    sock = bind(args.host, args.port)
+    app = create_app(predictor, limits, retrain)
+    if retrain is not None:
+        what = "jobs are recorded, not run (no --train-config)"
+        if args.train_config:
+            what = ("each job runs: " + (f"conflict-ie studio pull --project P --out {args.pull_to}, then "
+                                         if args.pull_to else "")
+                    + f"conflict-ie train {args.train_config} train.output_dir=<job folder>")
+        print(f"webhook events and retraining jobs: {retrain.folder}; {what}", file=sys.stderr)
+    try:
+        serve(app, sock, log_level=args.log_level, announce=lambda line: print(line, flush=True))
+    finally:
+        sock.close()
+    return EXIT_OK
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return number
+
+
+def _port(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number (0-65535; 0 picks a free one)")
+    return number
+
+
+def _add_serve(commands) -> None:
+    serve = commands.add_parser(
+        "serve", help="HTTP service: POST /predict, GET /health, GET /model; a Label Studio ML backend under "
+                      "/label-studio (needs the service extra)",
+        description="Load a model once and answer predictions over HTTP: POST /predict ({\"texts\": [...], "
+                    "\"publication_dates\": [...]} -> {\"results\": [...]}, one ArticleResult.to_dict() per "
+                    "text), GET /health, GET /model. Label Studio connects to http://HOST:PORT/label-studio as an "
+                    "ML backend (pre-annotations as annotators open tasks; its webhook queues retraining). Listens on "
+                    "127.0.0.1 unless --host says otherwise; there is no authentication.")
+    serve.add_argument("--model", default=None, help=MODEL_HELP)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 opens it to "
+                            "every network the machine is on)")
+    serve.add_argument("--port", type=_port, default=9090, help="port (default 9090; 0 picks a free one)")
+    serve.add_argument("--max-request-bytes", type=_positive_int, default=16 * 1024 * 1024,
+                       help="larger request bodies are refused with 413 (default 16 MiB)")
+    serve.add_argument("--max-texts", type=_positive_int, default=256,
+                       help="more texts or Label Studio tasks in one request are refused with 422 (default 256)")
+    serve.add_argument("--train-config", default=None,
+                       help="retrain with this config when Label Studio's webhook reports new annotations "
+                            "(one job at a time, in the background; see --jobs-dir)")
+    serve.add_argument("--jobs-dir", default=None,
+                       help="folder for webhook events, retraining jobs, their logs and models (default "
+                            "runs/retrain with --train-config; without either, webhook events are answered and "
+                            "not kept)")
+    serve.add_argument("--pull-to", default=None, type=_output_file,
+                       help="before each retraining, pull the project's annotations into this file (with "
+                            "$LABEL_STUDIO_URL and $LABEL_STUDIO_API_KEY); list it in the --train-config's corpora")
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
+                       help="uvicorn's log level (debug also logs each request)")
+    serve.set_defaults(run=_serve)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -107,6 +107,10 @@ def studio_server():
         "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
         "LATEST_VERSION_CHECK": "false",
         "COLLECT_ANALYTICS": "false",
+        # The ML backend under test listens on 127.0.0.1 too: by default the server refuses loopback addresses for
+        # ML backends (ML_BLOCK_LOCAL_IP) and webhooks (SSRF_PROTECTION_ENABLED), as it should on a shared host.
+        "ML_BLOCK_LOCAL_IP": "false",
+        "SSRF_PROTECTION_ENABLED": "false",
     })
     log_path = root / "server.log"
     started = time.monotonic()
