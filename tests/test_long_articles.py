@@ -179,6 +179,23 @@ def _assemble_literally(assembly, text, triggers, relations) -> list:
             if own & fillers(members) or not roles[later] or (anaphor and not own):
                 union(root, later)
                 break
+    # then a cluster of Attack triggers only joins the earliest cluster without Attack triggers that shares a
+    # filler with it, unless both have times and share none
+    before = {}
+    for i in range(len(triggers)):
+        before.setdefault(find(i), []).append(i)
+    times = {root: {r.tail.text.lower() for i in members for r in roles[i] if r.label == "time"}
+             for root, members in before.items()}
+    for root, members in before.items():
+        if {triggers[i].label for i in members} != {"Attack"}:
+            continue
+        for other, other_members in before.items():
+            if "Attack" in {triggers[i].label for i in other_members}:
+                continue
+            differ = times[root] and times[other] and not times[root] & times[other]
+            if fillers(members) & fillers(other_members) and not differ:
+                union(other, root)
+                break
     clusters = {}
     for i in range(len(triggers)):
         clusters.setdefault(find(i), []).append(i)

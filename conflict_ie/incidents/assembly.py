@@ -143,22 +143,31 @@ def _add_adjacent_times(text, entities, triggers, roles_by_trigger) -> None:
 
 
 def _merge_generic_attacks(triggers, roles_by_trigger, find, union) -> None:
-    """An incident typed only "Attack" (the catch-all: "raid", "attack", a headline's word for the event) joins an
-    incident of a specific type (an air strike, a shelling, ...) that shares a place, attacker, target or victim
-    with it and whose times do not differ: one event told with a generic word and a precise one."""
+    """An incident typed only "Attack" (the catch-all: "raid", "attack", a headline's word for the event) joins the
+    earliest incident of a specific type (an air strike, a shelling, ...) that shares a place, attacker, target or
+    victim with it and whose times do not differ: one event told with a generic word and a precise one. Specific
+    incidents are found through an index by filler, so an article with thousands of triggers stays fast."""
     clusters: dict[int, list[int]] = {}
     for i in range(len(triggers)):
         clusters.setdefault(find(i), []).append(i)
 
-    def fillers(members, labels=MERGE_ROLES) -> set[tuple[str, str]]:
+    def fillers(members, labels) -> set[tuple[str, str]]:
         return {(r.label, r.tail.text.lower()) for i in members for r in roles_by_trigger[i] if r.label in labels}
 
-    generic = [root for root, members in clusters.items() if all(triggers[i].label == "Attack" for i in members)]
-    specific = [root for root, members in clusters.items() if all(triggers[i].label != "Attack" for i in members)]
+    times = {root: fillers(members, ("time",)) for root, members in clusters.items()}
+    specific_by_filler: dict[tuple[str, str], list[int]] = {}  # filler -> specific roots holding it, ascending
+    generic = []
+    for root, members in clusters.items():
+        labels = {triggers[i].label for i in members}
+        if labels == {"Attack"}:
+            generic.append(root)
+        elif "Attack" not in labels:
+            for filler in fillers(members, MERGE_ROLES):
+                specific_by_filler.setdefault(filler, []).append(root)
     for root in generic:
-        shared = [other for other in specific
-                  if fillers(clusters[root]) & fillers(clusters[other])
-                  and not _times_differ(fillers(clusters[root], ("time",)), fillers(clusters[other], ("time",)))]
+        candidates = {other for filler in fillers(clusters[root], MERGE_ROLES)
+                      for other in specific_by_filler.get(filler, ())}
+        shared = [other for other in candidates if not _times_differ(times[root], times[other])]
         if shared:
             union(min(shared), root)
 
