@@ -162,9 +162,9 @@ def _incidents_csv(args) -> int:
     from .collections import read_rows
     from .outputs import rows_to_csv
 
-    folder = Path(args.run) / "incidents" if (Path(args.run) / "incidents").is_dir() else Path(args.run)
+    folder = Path(args.run_dir) / "incidents" if (Path(args.run_dir) / "incidents").is_dir() else Path(args.run_dir)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{args.run}: no such folder (the --out folder of a collection predict run)")
+        raise FileNotFoundError(f"{args.run_dir}: no such folder (the --out folder of a collection predict run)")
     output = rows_to_csv(read_rows(folder), raw=args.csv_raw)
     if args.out:
         Path(args.out).write_text(output, encoding="utf-8", newline="")
@@ -401,7 +401,7 @@ def parser() -> argparse.ArgumentParser:
         "incidents-csv", help="ACLED-style CSV from the incident rows of a collection run",
         description="The ACLED-style CSV (the columns of predict --format csv, source_file = article id) of the "
                     "incident rows a collection run wrote (its --out folder, or its incidents/ folder).")
-    incidents_csv.add_argument("run", help="the --out folder of predict --input-format ... or --engine ray")
+    incidents_csv.add_argument("run_dir", metavar="RUN", help="the --out folder of predict --input-format ... or --engine ray")
     incidents_csv.add_argument("--out", default=None, type=_output_file, help="write here instead of stdout")
     incidents_csv.add_argument("--csv-raw", action="store_true",
                                help="write cells as they are (no leading quote against spreadsheet formulas)")
