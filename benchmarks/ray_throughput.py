@@ -102,7 +102,7 @@ def main() -> None:
         seconds = time.perf_counter() - started
         print(f"ray, {actors} actor(s) x {cores} core(s): {summary.articles} articles, {summary.incidents} incidents, "
               f"{summary.errors} errors in {seconds:.1f} s = {summary.articles / seconds:.2f} articles/s "
-              f"(prediction stage alone {summary.articles_per_second:.2f} articles/s)")
+              f"({summary.articles_per_second:.2f} articles/s on predict_with_ray's own clock)")
     ray.shutdown()
 
     import torch
