@@ -2,7 +2,10 @@
 
     train            train a model from a YAML config (key=value overrides)
     evaluate         score a model on a split or an export; write metrics.json, report.md, report.html
-    predict          incident records for articles (files, folders or standard input)
+    predict          incident records for articles (files, folders or standard input; JSON lines, Parquet or
+                     CSV collections in resumable shards, or on Ray with --engine ray)
+    incidents-csv    the ACLED-style CSV of a collection run's incident rows
+    export-datasets  the configured corpora's splits as a datasets.DatasetDict
     validate         check annotation files (Label Studio JSON, CoNLL BIO)
     markup           compile hand-written annotation markup into a Label Studio export
     gold-incidents   write the gold incident records of annotation exports
@@ -76,6 +79,18 @@ def _read_inputs(args):
 
 
 def _predict(args) -> int:
+    if args.input_format not in (None, "files") or args.engine == "ray":
+        return _predict_collection(args)
+    if args.format == "parquet":
+        raise UsageError("--format parquet is for collections (--input-format jsonl|parquet|csv or --engine ray)")
+    for flag in ("resume", "details", "streaming"):
+        if getattr(args, flag):
+            raise UsageError(f"--{flag} is for collections (--input-format jsonl|parquet|csv or --engine ray)")
+    if args.out:
+        try:
+            _output_file(args.out)
+        except argparse.ArgumentTypeError as error:
+            raise UsageError(str(error)) from None
     from .outputs import to_csv, to_jsonl, to_table
     from .predictor import Predictor
 
@@ -99,6 +114,74 @@ def _predict(args) -> int:
         print(f"{len(files.failed)} input(s) FAILED (listed above); the results of the other {len(inputs)} were "
               f"written", file=sys.stderr)
         return EXIT_INPUT
+    return EXIT_OK
+
+
+def _predict_collection(args) -> int:
+    """predict over a collection (JSON lines, Parquet, CSV): a folder of incident, error (and detail) part files,
+    in shards in this process (resumable), or on Ray with --engine ray."""
+    where = "with --input-format jsonl|parquet|csv or --engine ray"
+    if args.input_format == "files":
+        raise UsageError("--engine ray reads a collection (jsonl, parquet or csv), not article files")
+    if len(args.inputs) != 1 or args.inputs == ["-"]:
+        raise UsageError(f"{where}, name one input: a file or a folder of files")
+    if not args.out:
+        raise UsageError(f"{where}, --out names the folder to write (incidents/, errors/, manifest.json)")
+    if args.format not in (None, "parquet", "jsonl"):
+        raise UsageError(f"{where}, --format is parquet or jsonl; for an ACLED CSV, run `conflict-ie incidents-csv "
+                         f"{args.out} --out FILE.csv` afterwards")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out} is a file; {where} it names a folder")
+    for flag, value in (("--publication-date", args.publication_date), ("--strict", args.strict),
+                        ("--csv-raw", args.csv_raw)):
+        if value:
+            raise UsageError(f"{flag} is for article files; a collection gives each row's publication_date")
+    output_format = args.format or "parquet"
+    input_format = args.input_format
+    if args.engine == "ray":
+        if args.resume or args.streaming:
+            raise UsageError("--resume and --streaming are for the local engine; a Ray run writes a new folder")
+        from .ray_engine import predict_with_ray
+
+        summary = predict_with_ray(args.inputs[0], args.out, args.model, input_format=input_format,
+                                   output_format=output_format, concurrency=args.concurrency,
+                                   num_gpus=args.num_gpus, details=args.details, max_chars=args.max_chars,
+                                   log=lambda message: print(message, file=sys.stderr))
+    else:
+        from .collections import predict_collection
+
+        summary = predict_collection(args.inputs[0], args.out, model=args.model, input_format=input_format,
+                                     output_format=output_format, shard_size=args.shard_size, resume=args.resume,
+                                     details=args.details, max_chars=args.max_chars, streaming=args.streaming,
+                                     progress=args.progress, log=lambda message: print(message, file=sys.stderr))
+    for line in summary.lines():
+        print(line, file=sys.stderr)
+    return EXIT_INPUT if summary.errors else EXIT_OK
+
+
+def _incidents_csv(args) -> int:
+    from .collections import read_rows
+    from .outputs import rows_to_csv
+
+    folder = Path(args.run_dir) / "incidents" if (Path(args.run_dir) / "incidents").is_dir() else Path(args.run_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{args.run_dir}: no such folder (the --out folder of a collection predict run)")
+    output = rows_to_csv(read_rows(folder), raw=args.csv_raw)
+    if args.out:
+        Path(args.out).write_text(output, encoding="utf-8", newline="")
+    else:
+        sys.stdout.write(output)
+    return EXIT_OK
+
+
+def _export_datasets(args) -> int:
+    from ..config import load_config
+    from .collections import export_corpora
+
+    dataset_dict = export_corpora(load_config(args.config, args.overrides), args.out)
+    sizes = ", ".join(f"{name} {len(split)}" for name, split in dataset_dict.items())
+    print(f"wrote {args.out} (datasets.DatasetDict: {sizes} documents); read it with "
+          f"datasets.load_from_disk({str(args.out)!r})")
     return EXIT_OK
 
 
@@ -217,6 +300,17 @@ def _output_file(value: str) -> str:
     return value
 
 
+def _positive(value: str) -> int:
+    """argparse type: a whole number of 1 or more."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of 1 or more")
+    return number
+
+
 def _version() -> str:
     from .. import __version__
 
@@ -266,17 +360,63 @@ def parser() -> argparse.ArgumentParser:
                     "alone (listed; exit code 1) unless --strict.")
     predict.add_argument("inputs", nargs="*", help="text files or folders of .txt files; '-' or nothing: stdin")
     predict.add_argument("--model", default=None, help=MODEL_HELP)
-    predict.add_argument("--format", choices=["jsonl", "table", "csv"], default="table")
+    predict.add_argument("--format", choices=["jsonl", "table", "csv", "parquet"], default=None,
+                         help="article files: table (default), jsonl or csv; collections: parquet (default) or jsonl")
     predict.add_argument("--publication-date", default=None, type=_iso_date,
                          help="ISO date (YYYY-MM-DD) the articles were published")
-    predict.add_argument("--out", default=None, type=_output_file, help="write here instead of standard output")
+    predict.add_argument("--out", default=None,
+                         help="write here instead of standard output; for a collection, the folder to write")
     predict.add_argument("--strict", action="store_true",
                          help="stop at the first input that cannot be read, before loading the model")
     predict.add_argument("--csv-raw", action="store_true",
                          help="with --format csv: write cells as they are, without the leading quote that stops "
                               "spreadsheets running =, +, -, @ cells as formulas (for programs reading the CSV)")
     predict.add_argument("--progress", action="store_true")
+    collection = predict.add_argument_group(
+        "collections", "JSON lines, Parquet or CSV rows with text, id and publication_date (a file or a folder of "
+                       "files), read through datasets; --out is a folder: incidents/ (one row per incident), errors/ "
+                       "(one row per failed article), details/ (--details) and manifest.json")
+    collection.add_argument("--input-format", choices=["files", "jsonl", "parquet", "csv"], default=None,
+                            help="files: text files and folders of .txt files (the default); jsonl, parquet, csv: "
+                                 "a collection (with --engine ray, the default is the input's suffix)")
+    collection.add_argument("--engine", choices=["local", "ray"], default="local",
+                            help="local: in this process, in shards (resumable); ray: Ray Data map_batches over "
+                                 "--concurrency actors (a local Ray, or the cluster at $RAY_ADDRESS)")
+    collection.add_argument("--shard-size", type=_positive, default=1000,
+                            help="articles per shard and part file (local engine; default 1000)")
+    collection.add_argument("--resume", action="store_true",
+                            help="continue the run in --out: skip the shards its manifest lists as finished")
+    collection.add_argument("--streaming", action="store_true",
+                            help="read the input as a stream (no Arrow copy in the datasets cache)")
+    collection.add_argument("--concurrency", type=_positive, default=1,
+                            help="Ray actors, each loading the model once (default 1)")
+    collection.add_argument("--num-gpus", type=float, default=None,
+                            help="GPUs per Ray actor (default: 1 when the cluster has a GPU, else 0)")
+    collection.add_argument("--details", action="store_true",
+                            help="also write details/: every entity, trigger, role filler and relation")
+    collection.add_argument("--max-chars", type=_positive, default=1_000_000,
+                            help="longer articles are errors, not predicted (default 1,000,000 characters)")
     predict.set_defaults(run=_predict)
+
+    incidents_csv = commands.add_parser(
+        "incidents-csv", help="ACLED-style CSV from the incident rows of a collection run",
+        description="The ACLED-style CSV (the columns of predict --format csv, source_file = article id) of the "
+                    "incident rows a collection run wrote (its --out folder, or its incidents/ folder).")
+    incidents_csv.add_argument("run_dir", metavar="RUN", help="the --out folder of predict --input-format ... or --engine ray")
+    incidents_csv.add_argument("--out", default=None, type=_output_file, help="write here instead of stdout")
+    incidents_csv.add_argument("--csv-raw", action="store_true",
+                               help="write cells as they are (no leading quote against spreadsheet formulas)")
+    incidents_csv.set_defaults(run=_incidents_csv)
+
+    export = commands.add_parser(
+        "export-datasets", help="write the configured corpora's splits as a datasets.DatasetDict",
+        description="The train/dev/test splits of a config's corpora as a Hugging Face datasets.DatasetDict "
+                    "(save_to_disk): one row per document with id, corpus, text, spans, relations, layers, source, "
+                    "licence and publication_date. Read it with datasets.load_from_disk(OUT).")
+    export.add_argument("--config", default="configs/default.yaml", help="config naming the corpora and splits")
+    export.add_argument("--out", required=True, type=Path, help="the folder to write (replaced if it exists)")
+    export.add_argument("overrides", nargs="*", help="key=value, e.g. data.data_root=/data")
+    export.set_defaults(run=_export_datasets)
 
     validate = commands.add_parser("validate", help="check annotation files (Label Studio JSON or CoNLL)",
                                    description="Each problem prints as 'file: task N, char K: error: message', then "

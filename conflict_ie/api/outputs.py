@@ -81,6 +81,133 @@ def acled_row(name: str, incident: Incident) -> dict:
     }
 
 
+# One row per incident, the flat record the collection and Ray paths write (Parquet or JSON lines): the article
+# id, the incident's index in its article, ACLED coding, the most precise date and place (``best_date``,
+# ``_best_place``), the role fillers as lists of span texts, casualty ranges of the highest count, and the character
+# offsets that let every value be checked against the article. Column -> Arrow type; ``incident_rows`` makes them.
+INCIDENT_ROW_COLUMNS: dict[str, str] = {
+    "article_id": "string", "incident": "int64", "type": "string", "event_type": "string",
+    "sub_event_type": "string", "civilian_targeting": "bool",
+    "date_iso": "string", "date_text": "string", "date_precision": "string",
+    "place": "string", "place_hierarchy": "list<string>", "admin1": "string", "country": "string",
+    "latitude": "float64", "longitude": "float64",
+    "attackers": "list<string>", "targets": "list<string>", "victims": "list<string>",
+    "instruments": "list<string>", "sources": "list<string>",
+    "fatalities_min": "int64", "fatalities_max": "int64", "fatalities_text": "string",
+    "injuries_min": "int64", "injuries_max": "int64", "injuries_text": "string",
+    "confidence": "float64", "notes": "string",
+    "trigger_text": "string", "trigger_start": "int64", "trigger_end": "int64",
+    "place_start": "int64", "place_end": "int64", "date_start": "int64", "date_end": "int64",
+    "fatalities_start": "int64", "fatalities_end": "int64",
+}
+
+# One row per entity, trigger, role filler and relation of an article (the optional details file): a span is
+# (start, end, text); a relation is its head span and its tail span (tail_*).
+DETAIL_ROW_COLUMNS: dict[str, str] = {
+    "article_id": "string", "kind": "string", "label": "string", "start": "int64", "end": "int64",
+    "text": "string", "score": "float64", "tail_start": "int64", "tail_end": "int64", "tail_text": "string",
+}
+
+
+def _highest_count(counts):
+    return max(counts, key=lambda c: c.minimum or 0) if counts else None
+
+
+def _span_list(spans) -> list[str]:
+    return list(dict.fromkeys(span.text for span in spans))
+
+
+def incident_rows(article_id: str, result: ArticleResult) -> list[dict]:
+    """The flat rows (``INCIDENT_ROW_COLUMNS``) of one article's incidents, in the result's order. The one
+    flattening every path uses: in-process, the sharded collection run and the Ray engine."""
+    rows = []
+    for index, incident in enumerate(result.incidents):
+        place, date = _best_place(incident), best_date(incident)
+        fatality, injury = _highest_count(incident.fatalities), _highest_count(incident.injuries)
+        trigger = incident.triggers[0]
+        rows.append({
+            "article_id": article_id, "incident": index, "type": incident.type,
+            "event_type": incident.event_type, "sub_event_type": incident.sub_event_type,
+            "civilian_targeting": bool(incident.civilian_targeting),
+            "date_iso": date.iso if date else None, "date_text": date.span.text if date else None,
+            "date_precision": date.precision if date else None,
+            "place": place.span.text if place else None,
+            "place_hierarchy": list(place.hierarchy) if place else [],
+            "admin1": place.admin1 if place else None, "country": place.country if place else None,
+            "latitude": place.latitude if place else None, "longitude": place.longitude if place else None,
+            "attackers": _span_list(incident.attackers), "targets": _span_list(incident.targets),
+            "victims": _span_list(incident.victims), "instruments": _span_list(incident.instruments),
+            "sources": _span_list(incident.sources),
+            "fatalities_min": fatality.minimum if fatality else None,
+            "fatalities_max": fatality.maximum if fatality else None,
+            "fatalities_text": fatality.span.text if fatality else None,
+            "injuries_min": injury.minimum if injury else None,
+            "injuries_max": injury.maximum if injury else None,
+            "injuries_text": injury.span.text if injury else None,
+            "confidence": float(incident.confidence),
+            "notes": incident.evidence[0].text if incident.evidence else trigger.text,
+            "trigger_text": trigger.text, "trigger_start": trigger.start, "trigger_end": trigger.end,
+            "place_start": place.span.start if place else None, "place_end": place.span.end if place else None,
+            "date_start": date.span.start if date else None, "date_end": date.span.end if date else None,
+            "fatalities_start": fatality.span.start if fatality else None,
+            "fatalities_end": fatality.span.end if fatality else None,
+        })
+    return rows
+
+
+def detail_rows(article_id: str, result: ArticleResult) -> list[dict]:
+    """The rows (``DETAIL_ROW_COLUMNS``) of an article's entities, triggers, role fillers and relations."""
+    rows = []
+    for kind, spans in (("entity", result.entities), ("trigger", result.triggers),
+                        ("role_filler", result.role_fillers)):
+        for span in spans:
+            rows.append({"article_id": article_id, "kind": kind, "label": span.label, "start": span.start,
+                         "end": span.end, "text": span.text, "score": float(span.score), "tail_start": None,
+                         "tail_end": None, "tail_text": None})
+    for relation in result.relations:
+        rows.append({"article_id": article_id, "kind": "relation", "label": relation.label,
+                     "start": relation.head.start, "end": relation.head.end, "text": relation.head.text,
+                     "score": float(relation.score), "tail_start": relation.tail.start,
+                     "tail_end": relation.tail.end, "tail_text": relation.tail.text})
+    return rows
+
+
+def acled_row_from_incident_row(row: dict) -> dict:
+    """The ACLED-style row (``ACLED_COLUMNS``) of a flat incident row: what ``acled_row`` gives for the incident,
+    with the article id as ``source_file``, so a Parquet of incident rows turns into the ACLED CSV."""
+    def value(key):
+        return "" if row.get(key) is None else row[key]
+
+    return {
+        "source_file": row["article_id"],
+        "event_date": row.get("date_iso") or value("date_text"),
+        "event_type": row["event_type"], "sub_event_type": row["sub_event_type"],
+        "civilian_targeting": "Civilian targeting" if row.get("civilian_targeting") else "",
+        "actor1": "; ".join(row.get("attackers") or []),
+        "actor2": "; ".join(dict.fromkeys(list(row.get("targets") or []) + list(row.get("victims") or []))),
+        "location": value("place"), "admin1": value("admin1"), "country": value("country"),
+        "latitude": value("latitude"), "longitude": value("longitude"),
+        "fatalities": value("fatalities_min"),
+        "source": "; ".join(row.get("sources") or []), "notes": value("notes"),
+        "trigger_start": row["trigger_start"], "trigger_end": row["trigger_end"],
+        "location_start": value("place_start"), "location_end": value("place_end"),
+        "fatalities_start": value("fatalities_start"), "fatalities_end": value("fatalities_end"),
+        "confidence": row["confidence"],
+    }
+
+
+def rows_to_csv(incident_rows_: list[dict], raw: bool = False) -> str:
+    """ACLED-style CSV from flat incident rows (``incident_rows``, or a Parquet / JSON lines file of them), the
+    same cells ``to_csv`` writes for the same incidents."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=ACLED_COLUMNS)
+    writer.writeheader()
+    for row in incident_rows_:
+        acled = acled_row_from_incident_row(row)
+        writer.writerow(acled if raw else {key: spreadsheet_cell(value) for key, value in acled.items()})
+    return buffer.getvalue()
+
+
 # A cell starting with one of these is run as a formula by common spreadsheet programs (OWASP, "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
