@@ -83,8 +83,10 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
     address = address or os.environ.get("RAY_ADDRESS") or None
     env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     if address is None:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]),
-                                                          os.environ.get("PYTHONPATH")]))
+        import conflict_ie  # the folder this process imports the package from, for the workers' imports
+
+        package_parent = str(Path(conflict_ie.__path__[0]).resolve().parent)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))
         ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env})
     else:
         ray.init(address=address, runtime_env={"env_vars": env})
