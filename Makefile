@@ -29,7 +29,8 @@ train: install
 crossval: install
 	$(PYTHON) training/cross_validate.py configs/default.yaml
 
-# Not part of main (three more trainings): the dev figures without re3d, without the authored corpus and without MUC-4.
+# Not part of main (four more trainings): the dev figures without re3d, without its incident layers, without the
+# authored corpus and without MUC-4.
 ablation: train
 	$(PYTHON) training/ablation.py configs/default.yaml --out runs/ablation
 	@mkdir -p reports/default && cp runs/ablation/ablation.md reports/default/ablation.md
