@@ -46,21 +46,7 @@ def parse_markup(source: str, file: str = "<markup>", root: Path | None = None) 
     header = _parse_header(lines[:first], file)
     body = "\n".join(lines[first + 1:last]).strip("\n")
 
-    text_parts: list[str] = []
-    spans: list[Span] = []
-    cursor = 0
-    char_count = 0
-    for match in SPAN_PATTERN.finditer(body):
-        plain = body[cursor:match.start()]
-        text_parts.append(plain)
-        char_count += len(plain)
-        surface, label, span_id = match.group(1), match.group(2), match.group(3)
-        spans.append(Span(id=span_id, start=char_count, end=char_count + len(surface), text=surface, label=label))
-        text_parts.append(surface)
-        char_count += len(surface)
-        cursor = match.end()
-    text_parts.append(body[cursor:])
-    text = "".join(text_parts)
+    text, spans = strip_spans(body)
     if "]{" in text:  # a span whose label part did not match the pattern
         position = text.index("]{")
         line_number = first + 2 + text[:position].count("\n")
@@ -75,15 +61,8 @@ def parse_markup(source: str, file: str = "<markup>", root: Path | None = None) 
                               f"{original[mismatch:mismatch + 30]!r} vs {text[mismatch:mismatch + 30]!r}")
         text = original
 
-    relations = []
-    for number, line in enumerate(lines[last + 1:], start=last + 2):
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        parts = line.split()
-        if len(parts) != 3:
-            raise MarkupError(f"{file}: line {number}: expected 'HEAD relation TAIL', got {line!r}")
-        relations.append(Relation(head=parts[0], tail=parts[2], label=parts[1]))
+    relations = [Relation(head=head, tail=tail, label=label)
+                 for _, head, label, tail in relation_lines(lines[last + 1:], last + 2, file)]
 
     layers = header.pop("layers", " ".join(LAYERS)).split()
     doc_id = header.pop("id", Path(file).stem)
@@ -91,6 +70,41 @@ def parse_markup(source: str, file: str = "<markup>", root: Path | None = None) 
         id=doc_id, text=text, spans=tuple(spans), relations=tuple(relations), layers=implied_layers(layers),
         source=header.pop("source", "authored"), licence=header.pop("licence", "CC-BY-4.0"), meta=header,
     )
+
+
+def strip_spans(body: str) -> tuple[str, list[Span]]:
+    """The plain text of a markup body and its ``[surface]{Label id}`` spans, with offsets into that text."""
+    text_parts: list[str] = []
+    spans: list[Span] = []
+    cursor = char_count = 0
+    for match in SPAN_PATTERN.finditer(body):
+        plain = body[cursor:match.start()]
+        text_parts.append(plain)
+        char_count += len(plain)
+        surface, label, span_id = match.group(1), match.group(2), match.group(3)
+        spans.append(Span(id=span_id, start=char_count, end=char_count + len(surface), text=surface, label=label))
+        text_parts.append(surface)
+        char_count += len(surface)
+        cursor = match.end()
+    text_parts.append(body[cursor:])
+    return "".join(text_parts), spans
+
+
+def relation_lines(lines: list[str], first_number: int, file: str, error: type[ValueError] | None = None
+                   ) -> list[tuple[int, str, str, str]]:
+    """(line number, head, relation, tail) of each ``HEAD relation TAIL`` line of a relation block; ``#`` starts a
+    comment. A malformed line raises ``error`` (MarkupError by default) naming the file and line."""
+    error = error or MarkupError
+    parsed = []
+    for number, line in enumerate(lines, start=first_number):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        if len(parts) != 3:
+            raise error(f"{file}: line {number}: expected 'HEAD relation TAIL', got {line!r}")
+        parsed.append((number, parts[0], parts[1], parts[2]))
+    return parsed
 
 
 def _parse_header(lines: list[str], file: str) -> dict[str, str]:

@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 from .document import Document, LoadReport, Relation, Span
-from .markup import SPAN_PATTERN, SEPARATOR
+from .markup import SEPARATOR, relation_lines, strip_spans
 from ..schema import COREFERENCE_LABELS, ENTITY_LABELS, ROLE_LABELS, TRIGGER_LABELS, implied_layers, relation_problem
 
 FORMAT = "conflict-ie re3d incident layers v1"
@@ -81,7 +81,7 @@ def compile_markup(source: str, document: Document, file: str) -> dict:
         raise IncidentAnnotationError(f"{file}: expected a header, a body and a role block separated by '---'")
     first, last = separators[0], separators[-1]
     body = "\n".join(lines[first + 1:last])
-    text, marked = _strip_markup(body)
+    text, marked = strip_spans(body)
     if text != document.text:
         at = next((i for i, (a, b) in enumerate(zip(text, document.text)) if a != b), min(len(text), len(document.text)))
         raise IncidentAnnotationError(f"{file}: the text differs from re3d's {document.id} at char {at}: "
@@ -129,14 +129,8 @@ def compile_markup(source: str, document: Document, file: str) -> dict:
         local_ids.setdefault(f"e{number}", span.id)
     labels = {**{s.id: s.label for s in document.spans}, **{r["id"]: r["label"] for r in triggers + added}}
     relations, seen = [], set()
-    for number, line in enumerate(lines[last + 1:], start=last + 2):
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        parts = line.split()
-        if len(parts) != 3:
-            raise IncidentAnnotationError(f"{file}: line {number}: expected 'HEAD relation TAIL', got {line!r}")
-        head, label, tail = parts
+    for number, head, label, tail in relation_lines(lines[last + 1:], last + 2, file, IncidentAnnotationError):
+        line = f"{head} {label} {tail}"
         if label not in ROLE_LABELS + COREFERENCE_LABELS:
             raise IncidentAnnotationError(f"{file}: line {number}: {label!r} is not an incident role or "
                                           f"same_incident (re3d's entity relations are kept as they are)")
@@ -166,21 +160,6 @@ def format_record(record: dict) -> str:
         else:
             lines.append(f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
     return "{\n" + ",\n".join(lines) + "\n}\n"
-
-
-def _strip_markup(body: str) -> tuple[str, list[Span]]:
-    text_parts, spans, cursor, length = [], [], 0, 0
-    for match in SPAN_PATTERN.finditer(body):
-        plain = body[cursor:match.start()]
-        text_parts.append(plain)
-        length += len(plain)
-        surface, label, span_id = match.groups()
-        spans.append(Span(span_id, length, length + len(surface), surface, label))
-        text_parts.append(surface)
-        length += len(surface)
-        cursor = match.end()
-    text_parts.append(body[cursor:])
-    return "".join(text_parts), spans
 
 
 def _span_record(span: Span) -> dict:
