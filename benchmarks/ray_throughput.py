@@ -38,29 +38,9 @@ def articles(count: int, chars: int | None = None) -> list[dict]:
 
 def tiny_model(folder: Path) -> Path:
     """The test suite's tiny model: a random BERT (hidden 32, 2 layers) trained 2 steps on one article."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
+    from tests.conftest import make_tiny_encoder, train_tiny_model
 
-    from conflict_ie.config import DEFAULT_ENCODER, load_config, resolve_encoder
-    from conflict_ie.data.label_studio_export import write_export
-    from conflict_ie.data.markup import parse_markup
-    from conflict_ie.training.trainer import train
-    from tests.conftest import TINY_ARTICLE
-
-    encoder = folder / "encoder"
-    tokenizer = AutoTokenizer.from_pretrained(resolve_encoder(DEFAULT_ENCODER))
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=512)
-    BertModel(config, add_pooling_layer=False).save_pretrained(encoder)
-    tokenizer.save_pretrained(encoder)
-    write_export([parse_markup(TINY_ARTICLE, "tiny.txt")], folder / "train.json")
-    (folder / "splits.json").write_text(json.dumps({"train": ["tiny-1"], "dev": [], "test": []}))
-    return train(load_config(None, [
-        f"data.corpora=[{{name: tiny, kind: label_studio, path: {folder / 'train.json'}}}]",
-        f"data.splits_file={folder / 'splits.json'}", f"model.encoder={encoder}", "model.max_length=32",
-        "model.stride=8", "train.max_steps=2", "train.batch_size=2", f"train.output_dir={folder / 'run'}"]),
-        log=lambda message: None)
+    return train_tiny_model(folder, make_tiny_encoder(folder / "encoder"))
 
 
 def main() -> None:
