@@ -330,6 +330,15 @@ def _greedy_pairs(rows: list[list[tuple]]) -> list[tuple[int, int]]:
     return pairs
 
 
+def align_document_incidents(gold: list[Incident], predicted: list[Incident]) -> list[tuple[int, int]]:
+    """One-to-one (gold index, predicted index) pairs of one document's incidents: the most shared role fillers,
+    ties to shared triggers, then same type (``align_incidents`` over ``_pair_score``)."""
+    gold_fillers = [incident_fillers(i) for i in gold]
+    predicted_fillers = [incident_fillers(i) for i in predicted]
+    return align_incidents([[_pair_score(g, gf, p, pf) for p, pf in zip(predicted, predicted_fillers)]
+                            for g, gf in zip(gold, gold_fillers)])
+
+
 def incident_scores(gold: dict[str, list[Incident]], predicted: dict[str, list[Incident]]) -> dict:
     """Role-filler scores of incident records, per document id.
 
