@@ -18,7 +18,7 @@ The rules:
                      two different weekdays or days of a month.
 ``places_rule``      places must match or nest (Kafr Jallis > Idlib > Syria nests in Idlib): the same specific
                      place is an anchor (2 points), agreement only at region level 1 point, two different places
-                     of one region (sibling towns) or two countries a veto.
+                     of one region (sibling towns), two first-level regions (admin1) or two countries a veto.
 ``roles_rule``       an attacker of one report that is the target or victim of the other, without a shared
                      attacker, marks a retaliation strike (a veto); a shared attacker gives 1 point, a shared
                      target or victim 1 point (generic words such as "civilians" or "leaders" alone do not count).
@@ -46,10 +46,12 @@ its article (``members``; ``LinkRecord.incident`` keeps the full record with its
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 from .gazetteer import name_key
 from .places import place_name
@@ -112,6 +114,8 @@ class LinkRecord:
     fatalities: tuple[int | None, int | None] = (None, None)  # lowest and highest figure the report gives
     injuries: tuple[int | None, int | None] = (None, None)
     confidence: float = 0.0
+    civilian_targeting: bool = False
+    notes: str = ""  # the evidence sentence
     # the full record where the linker got one (predict --link): its spans index the article's text
     incident: Incident | dict | None = field(default=None, compare=False, hash=False, repr=False)
 
@@ -120,8 +124,7 @@ class LinkRecord:
         return (self.article_id, self.index)
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """What one rule says about a pair."""
 
     rule: str
@@ -131,8 +134,7 @@ class Verdict:
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(NamedTuple):
     linked: bool
     points: int
     verdicts: tuple[Verdict, ...]
@@ -176,7 +178,8 @@ def record_from_incident(article_id: str, index: int, incident: Incident,
         attackers=_texts(incident.attackers), targets=_texts(incident.targets), victims=_texts(incident.victims),
         instruments=_texts(incident.instruments), sources=_texts(incident.sources),
         fatalities=_count_range(incident.fatalities), injuries=_count_range(incident.injuries),
-        confidence=float(incident.confidence), incident=incident)
+        confidence=float(incident.confidence), civilian_targeting=bool(incident.civilian_targeting),
+        notes=incident.evidence[0].text if incident.evidence else incident.triggers[0].text, incident=incident)
 
 
 def records_from_results(results: Sequence, publication_dates: Sequence[str | dt.date | None] | None = None,
@@ -214,7 +217,8 @@ def record_from_row(row: dict) -> LinkRecord:
         sources=tuple(row.get("sources") or ()),
         fatalities=(min(fatalities), max(fatalities)) if fatalities else (None, None),
         injuries=(min(injuries), max(injuries)) if injuries else (None, None),
-        confidence=float(row.get("confidence") or 0.0), incident=row)
+        confidence=float(row.get("confidence") or 0.0), civilian_targeting=bool(row.get("civilian_targeting")),
+        notes=row.get("notes") or "", incident=row)
 
 
 # ------------------------------------------------------------------------------------------ dates as windows
@@ -238,16 +242,22 @@ def _iso_window(iso: str, precision: str | None) -> tuple[int, int] | None:
 def date_window(record: LinkRecord, settings: LinkSettings = LinkSettings()) -> tuple[int, int] | None:
     """The days (as ordinals, first and last) the record's event can have happened on: its resolved date; else,
     with a publication date, the ``publication_window_days`` before publication; else None (unknown)."""
-    if record.date_iso:
-        window = _iso_window(record.date_iso, record.date_precision)
+    return _date_window(record.date_iso, record.date_precision, record.publication_date,
+                        settings.publication_window_days)
+
+
+@functools.lru_cache(maxsize=65536)
+def _date_window(date_iso, precision, publication_date, window_days: int) -> tuple[int, int] | None:
+    if date_iso:
+        window = _iso_window(date_iso, precision)
         if window:
             return window
-    if record.publication_date:
+    if publication_date:
         try:
-            published = dt.date.fromisoformat(record.publication_date[:10]).toordinal()
+            published = dt.date.fromisoformat(publication_date[:10]).toordinal()
         except ValueError:
             return None
-        return published - settings.publication_window_days, published
+        return published - window_days, published
     return None
 
 
@@ -256,7 +266,11 @@ def date_words(record: LinkRecord) -> tuple[str, ...] | None:
     "20"); None when it names neither."""
     if record.date_iso or not record.date_text:
         return None
-    text = record.date_text
+    return _date_words(record.date_text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _date_words(text: str) -> tuple[str, ...] | None:
     if match := _MONTH_DAY.search(text):
         month = (match.group(1) or match.group(4)).lower()[:3]
         return ("month-day", month, str(int(match.group(2) or match.group(3))))
@@ -296,19 +310,28 @@ def dates_rule(a: LinkRecord, b: LinkRecord, settings: LinkSettings) -> Verdict:
     return Verdict("dates", reason="the dates cannot be compared")
 
 
+@functools.lru_cache(maxsize=65536)
 def _place_keys(hierarchy: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(name_key(place_name(name)) for name in hierarchy)
 
 
+@functools.lru_cache(maxsize=65536)
+def _hierarchies(places: tuple[tuple[str, ...], ...]) -> tuple[tuple[tuple[str, ...], ...], frozenset[str]]:
+    """A record's place hierarchies as name keys, and the keys that stand above another place (its parents)."""
+    keys = tuple(_place_keys(h) for h in places)
+    return keys, frozenset(key for h in keys for key in h[1:])
+
+
 def places_rule(a: LinkRecord, b: LinkRecord, settings: LinkSettings) -> Verdict:
-    if a.country and b.country and name_key(a.country) != name_key(b.country):
+    if a.country and b.country and _country_key(a.country) != _country_key(b.country):
         return Verdict("places", veto=True, reason=f"{a.country} and {b.country}")
-    places_a = [_place_keys(h) for h in a.places]
-    places_b = [_place_keys(h) for h in b.places]
+    if a.admin1 and b.admin1 and _country_key(a.admin1) != _country_key(b.admin1):
+        return Verdict("places", veto=True, reason=f"regions {a.admin1} and {b.admin1}")
+    (places_a, parents_a), (places_b, parents_b) = _hierarchies(a.places), _hierarchies(b.places)
     if not places_a or not places_b:
         return Verdict("places", reason="a report names no place")
     # names that stand above another place in either report (regions, countries): agreeing on them is weak
-    regions = {key for h in places_a + places_b for key in h[1:]}
+    regions = parents_a | parents_b
     best = None  # the strongest relation over all pairs of places
     for ha in places_a:
         for hb in places_b:
@@ -329,6 +352,12 @@ def places_rule(a: LinkRecord, b: LinkRecord, settings: LinkSettings) -> Verdict
     return Verdict("places", veto=True, reason=f"{name_a} and {name_b} are different places")
 
 
+@functools.lru_cache(maxsize=65536)
+def _country_key(country: str) -> str:
+    return name_key(country)
+
+
+@functools.lru_cache(maxsize=262144)
 def _name_words(text: str) -> frozenset[str]:
     return frozenset(w for w in name_key(text).replace(".", " ").split() if w not in GENERIC_ACTOR_WORDS)
 
@@ -337,11 +366,17 @@ def names_overlap(names_a: Iterable[str], names_b: Iterable[str]) -> bool:
     """Do two lists of actor mentions share an actor? Two mentions match when the specific words (not
     ``GENERIC_ACTOR_WORDS``) of one are all words of the other: "Central Command" and "US Central Command",
     "al-Qaeda" and "Al Qaeda"; "civilians" and "civilians" do not count."""
-    words_b = [w for w in map(_name_words, names_b) if w]
-    for words_a in map(_name_words, names_a):
-        if words_a and any(words_a <= w or w <= words_a for w in words_b):
+    words_b = _word_sets(tuple(names_b))
+    for words_a in _word_sets(tuple(names_a)):
+        if any(words_a <= w or w <= words_a for w in words_b):
             return True
     return False
+
+
+@functools.lru_cache(maxsize=65536)
+def _word_sets(names: tuple[str, ...]) -> tuple[frozenset[str], ...]:
+    """The specific words of each name that has any."""
+    return tuple(words for words in map(_name_words, names) if words)
 
 
 def roles_rule(a: LinkRecord, b: LinkRecord, settings: LinkSettings) -> Verdict:
@@ -369,7 +404,8 @@ def casualties_rule(a: LinkRecord, b: LinkRecord, settings: LinkSettings) -> Ver
     return Verdict("casualties", reason="killed figures compatible")
 
 
-RULES = (types_rule, dates_rule, places_rule, roles_rule, casualties_rule)
+# in order of cost: the cheap vetoes first (a veto ends the comparison)
+RULES = (types_rule, dates_rule, casualties_rule, places_rule, roles_rule)
 
 
 def compare(a: LinkRecord, b: LinkRecord, settings: LinkSettings = LinkSettings()) -> Comparison:
@@ -390,7 +426,7 @@ def compare(a: LinkRecord, b: LinkRecord, settings: LinkSettings = LinkSettings(
 def block_keys(record: LinkRecord, settings: LinkSettings = LinkSettings()) -> list[tuple[str | None, int | None]]:
     """The (country key, day) buckets a record goes into: every day of its date window, widened by the date
     tolerance; one bucket with day None when it has no window (compared with its whole country)."""
-    country = name_key(record.country) if record.country else None
+    country = _country_key(record.country) if record.country else None
     window = date_window(record, settings)
     if window is None or window[1] - window[0] > 62:  # a year-precision date is as good as none for blocking
         return [(country, None)]
@@ -398,41 +434,84 @@ def block_keys(record: LinkRecord, settings: LinkSettings = LinkSettings()) -> l
     return [(country, day) for day in range(first, last + 1)]
 
 
+def group_keys(record: LinkRecord) -> list[tuple[str | None, str | None, str | None]]:
+    """The groups a record joins inside a country-day block: (first-level region, type family, locality). None
+    in a part means unknown, and meets every value; two known values must be equal. The region is the record's
+    admin1 (``places_rule`` vetoes two known, different ones); the family groups the types ``types_rule``
+    accepts together (remote violence, armed clash, abduction; the catch-all Attack has none); the localities
+    are the place names the record's hierarchies give below its region ("Kafr Jallis"), one group each, or None
+    when the region is unknown or some place of the record is only a region or a country (it may nest any town's
+    report).
+    So blocking never keeps apart two records the rules could link."""
+    family = ("remote" if record.type in REMOTE_VIOLENCE else None if record.type == CATCH_ALL_TYPE
+              else record.type or None)
+    region = _country_key(record.admin1) if record.admin1 else None
+    country = _country_key(record.country) if record.country else None
+    localities: set[str] = set()
+    for hierarchy in record.places if region is not None else ():  # without a region any name may be one
+        keys = _place_keys(hierarchy)
+        cut = next((i for i, key in enumerate(keys) if key in (region, country)), len(keys))
+        if cut == 0:
+            localities = set()
+            break
+        localities.update(keys[:cut])
+    return [(region, family, locality) for locality in (sorted(localities) or [None])]
+
+
 def candidate_pairs(records: Sequence[LinkRecord], settings: LinkSettings = LinkSettings()) -> set[tuple[int, int]]:
-    """Index pairs (i < j) that share a block: the only pairs ``link_records`` compares. Records of two known
-    countries, or of days further apart than the tolerance, never meet."""
-    buckets: dict[tuple, list[int]] = defaultdict(list)
-    undated_by_country: dict[str | None, list[int]] = defaultdict(list)
-    countries_days: dict[str | None, set] = defaultdict(set)
+    """Index pairs (i < j) that share a block: the only pairs ``link_records`` compares. A block is a country
+    and a day, split into groups (``group_keys``). Records of two known countries, of days further apart than
+    the tolerance, of two known regions or localities or of incompatible types never meet; a record without a
+    known country meets every record of its days, one without any date window every record of its country."""
+    # (country, day) -> region -> family -> locality -> indices; day None: no date window
+    buckets: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(list))))
     for index, record in enumerate(records):
+        groups = group_keys(record)
         for key in block_keys(record, settings):
-            if key[1] is None:
-                undated_by_country[key[0]].append(index)
-            else:
-                buckets[key].append(index)
-                countries_days[key[0]].add(key)
+            for region, family, locality in groups:
+                buckets[key][region][family][locality].append(index)
+    days_of_country: dict[str | None, list[tuple]] = defaultdict(list)
+    for key in buckets:
+        days_of_country[key[0]].append(key)
     pairs: set[tuple[int, int]] = set()
 
-    def add(members_a: Iterable[int], members_b: Iterable[int]) -> None:
-        for i in members_a:
-            for j in members_b:
+    def add(members_a: Sequence[int], members_b: Sequence[int], same: bool) -> None:
+        for position, i in enumerate(members_a):
+            for j in (members_b[position + 1:] if same else members_b):
                 if i != j:
                     pairs.add((i, j) if i < j else (j, i))
 
-    for key, members in buckets.items():
-        add(members, members)
+    def meet(a: dict | list, b: dict | list, same: bool, depth: int = 3) -> None:
+        """Pairs across two groupings ``depth`` levels deep whose keys are equal or None on one side; ``same``
+        when ``a`` is ``b`` (each pair of groups once, and each group with itself)."""
+        if depth == 0:
+            add(a, b, same)
+            return
+        for key_a, inner_a in a.items():
+            partners = list(b) if key_a is None else [k for k in (key_a, None) if k in b]
+            for key_b in partners:
+                if same and key_a is not None and key_b is None:
+                    continue  # met from the None side
+                meet(inner_a, b[key_b], same and key_a == key_b, depth - 1)
+
+    flat = lambda groups: {None: {None: {None: [i for r in groups.values() for f in r.values()  # noqa: E731
+                                                 for members in f.values() for i in members]}}}
+    for key, groups in buckets.items():
+        meet(groups, groups, same=True)
         if key[0] is not None and (None, key[1]) in buckets:  # a record of no known country meets every country
-            add(members, buckets[(None, key[1])])
-    for country, members in undated_by_country.items():
-        add(members, members)
-        others = (countries_days.keys() if country is None
-                  else [country, None] if None in countries_days else [country])
-        for other in others:
-            for key in countries_days.get(other, ()):
-                add(members, buckets[key])
-        if country is not None and None in undated_by_country:
-            add(members, undated_by_country[None])
-    return pairs
+            add(flat(groups)[None][None][None], flat(buckets[(None, key[1])])[None][None][None], same=False)
+    for key, groups in buckets.items():  # records without a date window meet their whole country
+        if key[1] is not None:
+            continue
+        for country in (list(days_of_country) if key[0] is None else [key[0], None]):
+            for other in days_of_country.get(country, ()):
+                if other == key:
+                    continue
+                if key[0] is not None and country is not None:
+                    meet(groups, buckets[other], same=False)
+                else:  # no known country on one side: its regions and places say nothing about the other's
+                    meet(flat(groups), flat(buckets[other]), same=False)
+    return {(i, j) for i, j in pairs}
 
 
 # ------------------------------------------------------------------------------------------ clustering
@@ -445,6 +524,7 @@ class LinkedEvent:
     type: str
     event_type: str
     sub_event_type: str
+    civilian_targeting: bool
     date_iso: str | None
     date_precision: str | None
     date_text: str | None
@@ -464,6 +544,7 @@ class LinkedEvent:
     injuries_max: int | None
     sources: tuple[str, ...]  # who reported it, as the reports name them, else the article id
     articles: tuple[str, ...]
+    notes: str  # the evidence sentence of the report whose type the event takes
     members: tuple[LinkRecord, ...]
 
     def to_dict(self) -> dict:
@@ -595,6 +676,7 @@ def merge_event(event_id: str, members: Sequence[LinkRecord]) -> LinkedEvent:
     sources = _union(m.sources or (m.article_id,) for m in members)
     return LinkedEvent(
         id=event_id, type=typed.type, event_type=typed.event_type, sub_event_type=typed.sub_event_type,
+        civilian_targeting=typed.civilian_targeting,
         date_iso=dated.date_iso if dated else None, date_precision=dated.date_precision if dated else None,
         date_text=dated.date_text if dated else None, date_support=support, place=place,
         country=next((m.country for m in members if m.country), None),
@@ -604,4 +686,4 @@ def merge_event(event_id: str, members: Sequence[LinkRecord]) -> LinkedEvent:
         victims=_union(m.victims for m in members), instruments=_union(m.instruments for m in members),
         fatalities_min=fatalities[0], fatalities_max=fatalities[1], injuries_min=injuries[0],
         injuries_max=injuries[1], sources=sources, articles=tuple(dict.fromkeys(m.article_id for m in members)),
-        members=tuple(members))
+        notes=typed.notes, members=tuple(members))

@@ -196,3 +196,35 @@ def test_link_incidents_on_article_results():
     events = link_incidents(results, ["2019-08-31", None, "2019-09-01"], ["a", "b", "c"])
     assert [[m.key for m in e.members] for e in events] == [[("a", 0), ("c", 0)], [("c", 1)]]
     assert link_incidents([]) == []
+
+
+def test_blocking_splits_by_region_type_family_and_town():
+    a = record("a", admin1="Idlib")
+    assert candidate_pairs([a, record("b", admin1="Aleppo", places=(("Kafr Jallis", "Aleppo", "Syria"),))]) == set()
+    assert candidate_pairs([a, record("b", type="Abduction", admin1="Idlib")]) == set()
+    assert candidate_pairs([a, record("b", type="Attack", admin1="Idlib")]) == {(0, 1)}  # the catch-all: any family
+    assert candidate_pairs([a, record("b", places=(("Binnish", "Idlib", "Syria"),), admin1="Idlib")]) == set()
+    # without a known region, any of its names may be one: it meets every town's report
+    assert candidate_pairs([a, record("b", places=(("Binnish", "Idlib", "Syria"),))]) == {(0, 1)}
+    # a report placed only in the province meets every town's report of it
+    assert candidate_pairs([a, record("b", places=(("Idlib", "Syria"),), admin1="Idlib")]) == {(0, 1)}
+
+
+def test_blocking_keeps_every_pair_the_rules_link():
+    import itertools
+    import random
+
+    rng = random.Random(7)
+    towns = [("Kafr Jallis", "Idlib"), ("Binnish", "Idlib"), ("Idlib",), ("Tafas", "Daraa"), ("Daraa",)]
+    records = []
+    for number in range(160):
+        place = rng.choice(towns)
+        records.append(record(
+            f"r{number}", type=rng.choice(["AirStrike", "Shelling", "Attack", "ArmedClash", "Abduction"]),
+            date_iso=rng.choice([None, "2019-08-30", "2019-08-31", "2019-08"]),
+            date_precision=None, date_text=rng.choice([None, "Saturday"]),
+            publication_date=rng.choice([None, "2019-08-31", "2019-09-02"]),
+            places=rng.choice([(place + ("Syria",),), ()]), admin1=rng.choice([place[-1], None]),
+            country=rng.choice(["Syria", "Syria", None]), fatalities=rng.choice([(None, None), (40, 41), (3, 3)])))
+    linked = {(i, j) for i, j in itertools.combinations(range(len(records)), 2) if compare(records[i], records[j]).linked}
+    assert linked and linked <= candidate_pairs(records)
