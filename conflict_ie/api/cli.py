@@ -5,6 +5,7 @@
     predict          incident records for articles (files, folders or standard input; JSON lines, Parquet or
                      CSV collections in resumable shards, or on Ray with --engine ray)
     incidents-csv    the ACLED-style CSV of a collection run's incident rows
+    link             link a collection run's incident rows into events (one per happening, many reports)
     export-datasets  the configured corpora's splits as a datasets.DatasetDict
     validate         check annotation files (Label Studio JSON, CoNLL BIO)
     markup           compile hand-written annotation markup into a Label Studio export
@@ -58,7 +59,8 @@ def _evaluate(args) -> int:
 
     run_evaluation(model_dir=args.model, config_path=args.config, split=args.split, data_file=args.data,
                    out_dir=args.out, peer=args.peer, model_card=args.model_card,
-                   cross_validation=args.cross_validation, allow_dropped=args.allow_dropped)
+                   cross_validation=args.cross_validation, allow_dropped=args.allow_dropped,
+                   events_dir=args.events)
     return 0
 
 
@@ -86,6 +88,9 @@ def _predict(args) -> int:
     for flag in ("resume", "details", "streaming"):
         if getattr(args, flag):
             raise UsageError(f"--{flag} is for collections (--input-format jsonl|parquet|csv or --engine ray)")
+    if args.publication_date and args.publication_dates:
+        raise UsageError("give --publication-date (one date for every article) or --publication-dates FILE, not both")
+    dates_by_name = _read_publication_dates(args.publication_dates) if args.publication_dates else None
     if args.out:
         try:
             _output_file(args.out)
@@ -98,9 +103,13 @@ def _predict(args) -> int:
     predictor = Predictor.load(args.model)
     texts = [text for _, text in inputs]
     dates = [args.publication_date] * len(inputs) if args.publication_date else None
+    if dates_by_name is not None:
+        dates = [_publication_date_of(name, dates_by_name) for name, _ in inputs]
     results = predictor.predict(texts, publication_dates=dates, progress=args.progress)
     named = list(zip((name for name, _ in inputs), results))
-    if args.format == "csv":
+    if args.link:
+        output = _linked_output(args, named, dates)
+    elif args.format == "csv":
         output = to_csv(named, raw=args.csv_raw)
     elif args.format == "jsonl":
         output = to_jsonl(named, texts)
@@ -133,7 +142,7 @@ def _predict_collection(args) -> int:
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise UsageError(f"--out {args.out} is a file; {where} it names a folder")
     for flag, value in (("--publication-date", args.publication_date), ("--strict", args.strict),
-                        ("--csv-raw", args.csv_raw)):
+                        ("--csv-raw", args.csv_raw), ("--publication-dates", args.publication_dates)):
         if value:
             raise UsageError(f"{flag} is for article files; a collection gives each row's publication_date")
     output_format = args.format or "parquet"
@@ -156,7 +165,98 @@ def _predict_collection(args) -> int:
                                      progress=args.progress, log=lambda message: print(message, file=sys.stderr))
     for line in summary.lines():
         print(line, file=sys.stderr)
+    if args.link:
+        _link_run(Path(args.out), Path(args.out) / "events.jsonl", Path(args.out) / "events.csv", raw=False)
     return EXIT_INPUT if summary.errors else EXIT_OK
+
+
+def _read_publication_dates(path: str) -> dict[str, str]:
+    """--publication-dates FILE: article file name -> ISO date, from a JSON object or a CSV with the columns
+    ``file`` and ``publication_date``; checked before any model loads (a bad date is a usage error)."""
+    import csv
+    import json
+
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"--publication-dates {path}: no such file")
+    text = file.read_text(encoding="utf-8-sig")
+    if file.suffix.lower() == ".json":
+        try:
+            mapping = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise UsageError(f"--publication-dates {path}: not JSON ({error})") from None
+        if not isinstance(mapping, dict):
+            raise UsageError(f'--publication-dates {path}: expected an object {{"FILE": "YYYY-MM-DD", ...}}')
+    else:
+        reader = csv.DictReader(text.splitlines())
+        if not {"file", "publication_date"} <= set(reader.fieldnames or ()):
+            raise UsageError(f"--publication-dates {path}: a CSV needs the columns file and publication_date")
+        mapping = {row["file"]: row["publication_date"] for row in reader}
+    for name, value in mapping.items():
+        try:
+            dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise UsageError(f"--publication-dates {path}: {name}: {value!r} is not an ISO date (YYYY-MM-DD)") \
+                from None
+    return {str(name): str(value) for name, value in mapping.items()}
+
+
+def _publication_date_of(name: str, dates: dict[str, str]) -> str | None:
+    """An article's date from --publication-dates: by its name as given, else by its file name."""
+    return dates.get(name) or dates.get(Path(name).name)
+
+
+def _linked_output(args, named, dates) -> str:
+    """predict --link: the events the articles' incidents form, in the --format asked for."""
+    from ..incidents.linking import link_incidents
+    from .outputs import events_to_csv, events_to_jsonl, events_to_table
+
+    events = link_incidents([result for _, result in named], dates, [name for name, _ in named])
+    incidents = sum(len(result.incidents) for _, result in named)
+    print(f"linked {incidents} incident(s) of {len(named)} article(s) into {len(events)} event(s) "
+          f"({sum(1 for e in events if len(e.articles) > 1)} reported by more than one article)", file=sys.stderr)
+    if args.format == "csv":
+        return events_to_csv(events, raw=args.csv_raw)
+    if args.format == "jsonl":
+        return events_to_jsonl(events)
+    return events_to_table(events)
+
+
+def _link_run(run_dir: Path, events_path: Path, csv_path: Path | None, raw: bool) -> None:
+    """Link the incident rows of a collection run (sharded or Ray) and write the events."""
+    import time
+
+    from ..incidents.linking import link_records, record_from_row
+    from .collections import read_rows
+    from .outputs import events_to_csv, events_to_jsonl
+
+    folder = run_dir / "incidents" if (run_dir / "incidents").is_dir() else run_dir
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{run_dir}: no such folder (the --out folder of a collection predict run)")
+    started = time.perf_counter()
+    records = [record_from_row(row) for row in read_rows(folder)]
+    events = link_records(records)
+    seconds = time.perf_counter() - started
+    events_path.write_text(events_to_jsonl(events), encoding="utf-8")
+    written = [str(events_path)]
+    if csv_path is not None:
+        csv_path.write_text(events_to_csv(events, raw=raw), encoding="utf-8", newline="")
+        written.append(str(csv_path))
+    undated = sum(1 for r in records if not r.date_iso and not r.publication_date)
+    print(f"linked {len(records)} incident(s) into {len(events)} event(s) "
+          f"({sum(1 for e in events if len(e.articles) > 1)} reported by more than one article) in {seconds:.1f} s; "
+          f"wrote {' and '.join(written)}", file=sys.stderr)
+    if undated:
+        print(f"{undated} incident(s) had neither a resolved date nor a publication date: each was compared with "
+              f"every incident of its country", file=sys.stderr)
+
+
+def _link(args) -> int:
+    run_dir = Path(args.run_dir)
+    events_path = Path(args.out) if args.out else run_dir / "events.jsonl"
+    csv_path = Path(args.csv) if args.csv else (None if args.out else run_dir / "events.csv")
+    _link_run(run_dir, events_path, csv_path, raw=args.csv_raw)
+    return EXIT_OK
 
 
 def _incidents_csv(args) -> int:
@@ -350,6 +450,9 @@ def parser() -> argparse.ArgumentParser:
                                "and record it as 'dropped' in metrics.json")
     evaluate.add_argument("--cross-validation", default=None,
                           help="folder of leave-one-seed-out runs (from training/cross_validate.py) to include")
+    evaluate.add_argument("--events", default=None,
+                          help="folder of gold event files for cross-article linking (default annotations/events; "
+                               "scored when it holds any)")
     evaluate.set_defaults(run=_evaluate)
 
     predict = commands.add_parser(
@@ -364,6 +467,15 @@ def parser() -> argparse.ArgumentParser:
                          help="article files: table (default), jsonl or csv; collections: parquet (default) or jsonl")
     predict.add_argument("--publication-date", default=None, type=_iso_date,
                          help="ISO date (YYYY-MM-DD) the articles were published")
+    predict.add_argument("--publication-dates", default=None, metavar="FILE",
+                         help="each article's publication date: a JSON object {\"FILE\": \"YYYY-MM-DD\"} or a CSV "
+                              "with the columns file and publication_date (by the name given or the file name); "
+                              "articles it does not list have none")
+    predict.add_argument("--link", action="store_true",
+                         help="link the incidents of all articles into events (one per happening, with every "
+                              "report): the table, jsonl (one event a line, with its reports and their spans) or "
+                              "csv (one ACLED-style row per event) of events; for a collection, also writes "
+                              "OUT/events.jsonl and OUT/events.csv after the run")
     predict.add_argument("--out", default=None,
                          help="write here instead of standard output; for a collection, the folder to write")
     predict.add_argument("--strict", action="store_true",
@@ -407,6 +519,21 @@ def parser() -> argparse.ArgumentParser:
     incidents_csv.add_argument("--csv-raw", action="store_true",
                                help="write cells as they are (no leading quote against spreadsheet formulas)")
     incidents_csv.set_defaults(run=_incidents_csv)
+
+    link = commands.add_parser(
+        "link", help="link the incident rows of a collection run into events (after the sharded or Ray job)",
+        description="Group the incident rows a collection run wrote (predict --input-format ... or --engine ray) "
+                    "into events, one per happening reported by one or more articles (rules: README, 'Linking "
+                    "incidents across articles'). Writes RUN/events.jsonl (one event a line, its reports with their "
+                    "article ids and offsets) and RUN/events.csv (one ACLED-style row per event).")
+    link.add_argument("run_dir", metavar="RUN", help="the --out folder of a collection run, or its incidents/ folder")
+    link.add_argument("--out", default=None, type=_output_file,
+                      help="write the events JSON lines here (default RUN/events.jsonl; then no CSV unless --csv)")
+    link.add_argument("--csv", default=None, type=_output_file,
+                      help="write the ACLED-style CSV here (default RUN/events.csv when --out is not given)")
+    link.add_argument("--csv-raw", action="store_true",
+                      help="write CSV cells as they are (no leading quote against spreadsheet formulas)")
+    link.set_defaults(run=_link)
 
     export = commands.add_parser(
         "export-datasets", help="write the configured corpora's splits as a datasets.DatasetDict",

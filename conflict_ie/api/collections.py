@@ -218,7 +218,7 @@ def predict_rows(predictor, records: Sequence[dict], rows: Sequence[int | None],
     for article, result in zip(articles, _predict_guarded(predictor, articles, out.errors)):
         if result is None:
             continue
-        out.incidents.extend(incident_rows(article.id, result))
+        out.incidents.extend(incident_rows(article.id, result, article.publication_date))
         if details:
             out.details.extend(detail_rows(article.id, result))
     return out

@@ -86,7 +86,8 @@ def acled_row(name: str, incident: Incident) -> dict:
 # ``_best_place``), the role fillers as lists of span texts, casualty ranges of the highest count, and the character
 # offsets that let every value be checked against the article. Column -> Arrow type; ``incident_rows`` makes them.
 INCIDENT_ROW_COLUMNS: dict[str, str] = {
-    "article_id": "string", "incident": "int64", "type": "string", "event_type": "string",
+    "article_id": "string", "incident": "int64", "publication_date": "string", "type": "string",
+    "event_type": "string",
     "sub_event_type": "string", "civilian_targeting": "bool",
     "date_iso": "string", "date_text": "string", "date_precision": "string",
     "place": "string", "place_hierarchy": "list<string>", "admin1": "string", "country": "string",
@@ -117,16 +118,21 @@ def _span_list(spans) -> list[str]:
     return list(dict.fromkeys(span.text for span in spans))
 
 
-def incident_rows(article_id: str, result: ArticleResult) -> list[dict]:
+def incident_rows(article_id: str, result: ArticleResult, publication_date=None) -> list[dict]:
     """The flat rows (``INCIDENT_ROW_COLUMNS``) of one article's incidents, in the result's order. The one
-    flattening every path uses: in-process, the sharded collection run and the Ray engine."""
+    flattening every path uses: in-process, the sharded collection run and the Ray engine. The article's
+    ``publication_date`` (ISO string or date) is kept on each row, so a later step (``conflict-ie link``) can
+    place an undated incident in the days before publication."""
+    if publication_date is not None and not isinstance(publication_date, str):
+        publication_date = publication_date.isoformat()
     rows = []
     for index, incident in enumerate(result.incidents):
         place, date = _best_place(incident), best_date(incident)
         fatality, injury = _highest_count(incident.fatalities), _highest_count(incident.injuries)
         trigger = incident.triggers[0]
         rows.append({
-            "article_id": article_id, "incident": index, "type": incident.type,
+            "article_id": article_id, "incident": index, "publication_date": publication_date,
+            "type": incident.type,
             "event_type": incident.event_type, "sub_event_type": incident.sub_event_type,
             "civilian_targeting": bool(incident.civilian_targeting),
             "date_iso": date.iso if date else None, "date_text": date.span.text if date else None,
@@ -294,4 +300,78 @@ def to_table(named_results: list[tuple[str, ArticleResult]]) -> str:
                 value = _table_value(incident, field, row)
                 if value:
                     lines.append(f"      {TABLE_LABELS.get(field, field) + ':':11} {plain(value)}")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------- linked events
+
+# One ACLED-style row per linked event (``incidents.linking.LinkedEvent``): the merged record, with ``source`` the
+# reports' sources joined with "; " as ACLED joins them, ``fatalities`` the lowest figure any report gives
+# (ACLED's conservative count) and ``fatalities_max`` the highest, ``source_files`` the articles and ``reports`` how
+# many incident records were merged. Offsets live in each report (the events JSON), not in this row.
+EVENT_COLUMNS = (
+    "event_id", "event_date", "event_type", "sub_event_type", "civilian_targeting", "actor1", "actor2",
+    "location", "admin1", "country", "latitude", "longitude", "fatalities", "fatalities_max", "source",
+    "source_files", "reports", "notes",
+)
+
+
+def event_row(event) -> dict:
+    """The ACLED-style row (``EVENT_COLUMNS``) of one linked event."""
+    def value(number):
+        return "" if number is None else number
+
+    return {
+        "event_id": event.id,
+        "event_date": event.date_iso or event.date_text or "",
+        "event_type": event.event_type, "sub_event_type": event.sub_event_type,
+        "civilian_targeting": "Civilian targeting" if event.civilian_targeting else "",
+        "actor1": "; ".join(event.attackers),
+        "actor2": "; ".join(dict.fromkeys(event.targets + event.victims)),
+        "location": event.place[0] if event.place else "", "admin1": event.admin1 or "",
+        "country": event.country or "", "latitude": value(event.latitude), "longitude": value(event.longitude),
+        "fatalities": value(event.fatalities_min), "fatalities_max": value(event.fatalities_max),
+        "source": "; ".join(event.sources), "source_files": "; ".join(event.articles),
+        "reports": len(event.members), "notes": event.notes,
+    }
+
+
+def events_to_csv(events, raw: bool = False) -> str:
+    """ACLED-style CSV, one row per linked event; text cells neutralised against spreadsheet formulas unless
+    ``raw`` (``spreadsheet_cell``)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EVENT_COLUMNS)
+    writer.writeheader()
+    for event in events:
+        row = event_row(event)
+        writer.writerow(row if raw else {key: spreadsheet_cell(value) for key, value in row.items()})
+    return buffer.getvalue()
+
+
+def events_to_jsonl(events) -> str:
+    """One JSON object per event: the merged record and ``reports``, every source incident with its article,
+    publication date and full record (spans with character offsets into its article)."""
+    return "".join(json.dumps(event.to_dict(), ensure_ascii=False) + "\n" for event in events)
+
+
+def events_to_table(events) -> str:
+    """A plain-text summary of linked events: the merged record, then one line per report."""
+    lines = []
+    for event in events:
+        killed = ("" if event.fatalities_min is None else str(event.fatalities_min) if
+                  event.fatalities_max in (None, event.fatalities_min) else
+                  f"{event.fatalities_min}-{event.fatalities_max}")
+        lines.append(f"== {plain(event.id)}: {plain(event.type)} ({plain(event.event_type)} / "
+                     f"{plain(event.sub_event_type)}), {len(event.members)} report(s) in {len(event.articles)} "
+                     f"article(s)")
+        for label, value in (("date", event.date_iso or event.date_text or ""), ("place", " > ".join(event.place)),
+                             ("attackers", "; ".join(event.attackers)),
+                             ("targets", "; ".join(event.targets)), ("victims", "; ".join(event.victims)),
+                             ("killed", killed), ("sources", "; ".join(event.sources))):
+            if value:
+                lines.append(f"      {label + ':':11} {plain(value)}")
+        for member in event.members:
+            lines.append(f"      report:     {plain(member.article_id)} incident {member.index + 1} "
+                         f"({plain(member.type)}; {plain(member.date_text or member.date_iso or 'no date')}; "
+                         f"{plain(' > '.join(member.places[0]) if member.places else 'no place')})")
     return "\n".join(lines) + "\n"

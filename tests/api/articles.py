@@ -27,7 +27,8 @@ def article_rows(count: int = 50, chars: int = 120) -> list[dict]:
 def reference_rows(predictor, rows: list[dict]) -> list[dict]:
     """Incident rows of the in-process predict(), sorted by article id and incident."""
     results = predictor.predict([r["text"] for r in rows], publication_dates=[r["publication_date"] for r in rows])
-    return sort_rows([row for r, result in zip(rows, results) for row in incident_rows(r["id"], result)])
+    return sort_rows([row for r, result in zip(rows, results)
+                      for row in incident_rows(r["id"], result, r["publication_date"])])
 
 
 def sort_rows(rows: list[dict]) -> list[dict]:
