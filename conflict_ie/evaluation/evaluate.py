@@ -131,13 +131,18 @@ def model_identity(predictor, model_dir) -> dict:
 
 
 def run_evaluation(*, model_dir=None, config_path="configs/default.yaml", split="dev", data_file=None,
-                   out_dir=None, peer=False, model_card=None, cross_validation=None, allow_dropped=False) -> dict:
+                   out_dir=None, peer=False, model_card=None, cross_validation=None, allow_dropped=False,
+                   events_dir=None) -> dict:
     """The ``evaluate`` command: score a model on a split (or on annotations named by ``data_file``: a Label Studio
     export, a re3d folder or a CoNLL/BIO file) and write metrics and reports.
 
     Annotations with errors are refused (ValueError naming the file, the count and the first problems) unless
     ``allow_dropped``: then what the errors name is left out, the count is printed on standard error and recorded
-    as ``metrics["dropped"]``."""
+    as ``metrics["dropped"]``.
+
+    Cross-article linking is scored (``metrics["linking"]``) when ``events_dir`` (default
+    ``annotations/events``) holds gold event files: on the evaluated split's documents that they name, and on
+    the seeds' events across splits (``evaluation.linking``)."""
     import json
 
     from ..config import load_config
@@ -147,12 +152,17 @@ def run_evaluation(*, model_dir=None, config_path="configs/default.yaml", split=
         documents, report, files = load_annotations(data_file)
         dropped = dropped_items([report], allow_dropped=allow_dropped, what=f"scoring on {data_file}")
         data = {"split": f"file {data_file}", "files": {str(f): sha256_of(f) for f in files}}
+        annotated, split_of = {d.id: d for d in documents}, None
     else:
         config = load_config(config_path)
         corpora = [load_corpus(config, c) for c in config.data.corpora]
         dropped = dropped_items([c.report for c in corpora], allow_dropped=allow_dropped,
                                 what=f"scoring the {split} split")
-        documents = [doc for _, doc in split_documents(corpora, load_splits(config))[split]]
+        by_split = split_documents(corpora, load_splits(config))
+        documents = [doc for _, doc in by_split[split]]
+        annotated = {doc.id: doc for members in by_split.values() for corpus, doc in members
+                     if corpus.config.kind == "label_studio"}
+        split_of = {doc.id: name for name, members in by_split.items() for _, doc in members}
         data = {"split": split, "files": {k: v for c in corpora for k, v in c.files.items()}}
     if not documents:
         raise ValueError(f"no documents to evaluate in {data['split']}")
@@ -164,6 +174,12 @@ def run_evaluation(*, model_dir=None, config_path="configs/default.yaml", split=
     data["documents"] = len(documents)
     data["document_ids"] = [d.id for d in documents]
     metrics, views = evaluate_documents(predictor, documents, peer=peer, progress=True)
+    from .linking import DEFAULT_EVENTS_DIR, evaluate_linking
+
+    linking = evaluate_linking(predictor, views, annotated, split=None if data_file else split, splits=split_of,
+                               events_dir=events_dir or DEFAULT_EVENTS_DIR)
+    if linking is not None:
+        metrics["linking"] = linking
     metrics["model"] = model_identity(predictor, model_dir)
     metrics["data"] = data
     metrics["dropped"] = dropped

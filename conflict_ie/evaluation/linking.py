@@ -330,3 +330,60 @@ def linking_scores(events: Sequence[GoldEvent], gold: Mapping[str, Sequence[Inci
                                                  settings),
         }
     return section
+
+
+# ------------------------------------------------------------------------------------------ inside `evaluate`
+
+def usable_event_files(files: Sequence[Path], known_documents: set[str]) -> tuple[list[Path], list[str]]:
+    """The event files whose every document is among ``known_documents`` (what ``evaluate --data FILE`` loaded),
+    and a note for each other one."""
+    usable, notes = [], []
+    for path in files:
+        problems: list[str] = []
+        entries = read_event_file(path, problems)
+        named = {reference.get("document") for entry in entries if isinstance(entry, dict)
+                 for reference in entry.get("incidents") or () if isinstance(reference, dict)}
+        missing = sorted(str(name) for name in named - known_documents)
+        if problems or not missing:
+            usable.append(path)  # a malformed file is loaded, so that its problems are reported
+        else:
+            notes.append(f"{path} left out: it names documents not evaluated here ({', '.join(missing[:3])}"
+                         f"{', ...' if len(missing) > 3 else ''})")
+    return usable, notes
+
+
+def evaluate_linking(predictor, views, documents: Mapping[str, Document], *, split: str | None,
+                     splits: Mapping[str, str] | None = None, events_dir: str | Path = DEFAULT_EVENTS_DIR,
+                     settings=None) -> dict | None:
+    """The linking section of ``conflict-ie evaluate``, or None when there is no event file.
+
+    ``views`` are the evaluated documents (``EvaluatedDocument``: gold and predicted incidents); ``documents``
+    every annotated document the event files may name (all splits), ``splits`` document id -> split (checked
+    against each event's split), ``split`` the evaluated split (None for ``--data``: one row "file" of the
+    evaluated documents). The ``seeds`` row needs the seeds of other splits too: they are predicted here."""
+    from .gold import gold_incidents
+
+    files = event_files(events_dir)
+    if not files:
+        return None
+    notes: list[str] = []
+    if split is None:
+        files, notes = usable_event_files(files, set(documents))
+        if not files:
+            return None
+    events = load_gold_events(files, documents, splits=splits)
+    gold = {view.gold.id: list(view.gold_incidents) for view in views}
+    predicted = {view.gold.id: list(view.predicted_incidents) for view in views}
+    rows = linking_rows(events, {split or "file": [view.gold.id for view in views]})
+    others = [documents[doc] for ids in rows.values() for doc in ids if doc not in predicted]
+    others = list({d.id: d for d in others}.values())
+    if others:
+        results = predictor.predict([d.text for d in others], publication_dates=[d.publication_date for d in others])
+        for document, result in zip(others, results):
+            predicted[document.id] = list(result.incidents)
+            gold[document.id] = list(gold_incidents(document))
+    dates = {doc_id: documents[doc_id].publication_date for ids in rows.values() for doc_id in ids}
+    section = linking_scores(events, gold, predicted, rows, dates, settings)
+    section["event_files"] = [str(path) for path in files]
+    section["notes"] = notes
+    return section

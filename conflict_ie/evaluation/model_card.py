@@ -18,8 +18,9 @@ from ..schema import LAYERS
 from .markdown import code, escape, fence
 from .metrics import headline
 from .metrics import NOT_ANNOTATED, layer_status
-from .report import (cross_validation_table, fmt, hash_rows, incident_tables, layer_note, markdown_table, muc4_note,
-                     muc4_tables, PER_CORPUS_NOTE, per_corpus_table, peer_table, ratio, score_table, training_rows)
+from .report import (cross_validation_table, fmt, hash_rows, incident_tables, layer_note, linking_note, linking_table,
+                     markdown_table, muc4_note, muc4_tables, PER_CORPUS_NOTE, per_corpus_table, peer_table, ratio,
+                     score_table, training_rows)
 
 TAGS = ["token-classification", "named-entity-recognition", "relation-extraction", "event-extraction",
         "armed-conflict", "news"]
@@ -55,6 +56,12 @@ def front_matter(metrics: dict) -> dict:
             for kind in ("precision", "recall"):
                 results_metrics.append({"type": kind, "value": triggers.get(kind),
                                         "name": f"Trigger {kind} on {corpus}"})
+    # cross-article linking: B-cubed F1 of the events linked from predicted incidents, per row
+    for row_name, row in ((metrics.get("linking") or {}).get("rows") or {}).items():
+        bcubed = ((row.get("predicted") or {}).get("bcubed") or {}).get("f1")
+        if bcubed is not None:
+            results_metrics.append({"type": "f1", "value": bcubed,
+                                    "name": f"Cross-article linking B-cubed F1 ({row_name}, predicted incidents)"})
     result = {"task": {"type": "token-classification", "name": "Token Classification"},
               "dataset": {"name": str(split), "type": "conflict-ie"},
               "metrics": results_metrics}
@@ -101,6 +108,13 @@ def _muc4(metrics: dict) -> str:
         return "_No evaluated document carries MUC-4 templates, so there is no MUC-4 figure here._"
     return escape(muc4_note(section)) + "\n\n" + "\n\n".join(
         f"**{escape(title)}**\n\n" + markdown_table(header, rows) for title, header, rows in muc4_tables(section))
+
+
+def _linking(metrics: dict) -> str:
+    section = metrics.get("linking")
+    if not section:
+        return "_No gold event file names an evaluated document, so cross-article linking is not scored here._"
+    return escape(linking_note(section)) + "\n\n" + markdown_table(*linking_table(section))
 
 
 def _per_corpus(metrics: dict) -> str:
@@ -230,6 +244,7 @@ def render_model_card(metrics: dict) -> str:
         "incidents": _incidents(metrics),
         "role_fillers": _score_section(metrics, "role_fillers", "Role-filler scoring"),
         "muc4": _muc4(metrics),
+        "linking": _linking(metrics),
         "per_corpus": _per_corpus(metrics),
         "peer": _peer(metrics),
         "cross_validation": _cross_validation(metrics),

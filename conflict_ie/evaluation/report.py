@@ -148,6 +148,40 @@ def muc4_note(section: dict) -> str:
             f"these figures are on the split evaluated): {references}.")
 
 
+LINKING_HEADER = ["Row", "Incidents", "Documents", "Gold events", "Linked events", "Pairwise P", "Pairwise R",
+                  "Pairwise F1", "B-cubed P", "B-cubed R", "B-cubed F1", "Missed / spurious"]
+LINKING_NOTE = ("Incidents of different articles grouped into events (conflict_ie/incidents/linking.py), scored "
+                "against the gold event files as a clustering: pairwise and B-cubed precision, recall and F1. "
+                "'gold': the gold incident records linked (the rules alone); 'predicted': the model's incidents "
+                "linked, each aligned to a gold incident of its document as in incident scoring; a missed gold "
+                "incident stays a singleton (costs recall), a spurious predicted one is an event of its own in the "
+                "gold clustering (linking it costs precision). Rows: the evaluated split's documents that an event "
+                "file names; 'seeds': the seed articles' events over all three seeds, whatever their split (seed "
+                "000 is training data).")
+
+
+def linking_table(section: dict) -> tuple[list[str], list[list[str]]]:
+    rows = []
+    for name, row in (section.get("rows") or {}).items():
+        for side in ("gold", "predicted"):
+            scores = row.get(side) or {}
+            pairwise, bcubed = scores.get("pairwise") or {}, scores.get("bcubed") or {}
+            errors = (f"{fmt(scores.get('missed_gold'))} / {fmt(scores.get('spurious_predicted'))}"
+                      if side == "predicted" else "–")
+            rows.append([name, side, fmt(scores.get("documents")), fmt(scores.get("gold_events")),
+                         fmt(scores.get("system_events")), fmt(pairwise.get("precision")),
+                         fmt(pairwise.get("recall")), fmt(pairwise.get("f1")), fmt(bcubed.get("precision")),
+                         fmt(bcubed.get("recall")), Strong(fmt(bcubed.get("f1"))), errors])
+    return LINKING_HEADER, rows
+
+
+def linking_note(section: dict) -> str:
+    settings = ", ".join(f"{key} {value}" for key, value in (section.get("settings") or {}).items())
+    files = ", ".join(section.get("event_files") or ())
+    notes = " ".join(section.get("notes") or ())
+    return f"{LINKING_NOTE} Event files: {files}. Settings: {settings}.{' ' + notes if notes else ''}"
+
+
 def peer_table(peer: dict) -> tuple[list[str], list[list[str]]]:
     """Our F1 and the peer's on each shared type, then micro/macro and throughput, with ratios ours/peer."""
     theirs = peer.get("entities") or {}
@@ -295,6 +329,9 @@ def sections(metrics: dict) -> list[tuple[str, Tables | None, str | None]]:
         out.append(("Per corpus", [("Per corpus", *per_corpus_table(metrics["per_corpus"]))], PER_CORPUS_NOTE))
     if "muc4" in metrics:
         out.append(("MUC-4 templates", muc4_tables(metrics["muc4"]), muc4_note(metrics["muc4"])))
+    if "linking" in metrics:
+        out.append(("Cross-article linking", [("Cross-article linking", *linking_table(metrics["linking"]))],
+                    linking_note(metrics["linking"])))
     if "peer" in metrics:
         peer = metrics["peer"]
         out.append((f"Peer comparison: {peer.get('name', 'peer')}", [("Shared types", *peer_table(peer))], None))

@@ -156,3 +156,32 @@ def test_a_file_that_is_not_an_event_file(tmp_path, seed_documents):
         load_gold_events([bad, other], seed_documents)
     assert "bad.json: not a readable JSON file" in str(error.value)
     assert 'other.json: expected {"events": [...]}' in str(error.value)
+
+
+# -------------------------------------------------------------------------------------------- report and card
+
+LINKING_SECTION = {
+    "settings": {"link_threshold": 3}, "event_files": ["annotations/events/seeds.json"], "notes": [],
+    "rows": {"seeds": {
+        "documents": ["seed-000", "seed-001", "seed-003"], "events": 3,
+        "gold": {"pairwise": {"precision": 1.0, "recall": 1.0, "f1": 1.0}, "bcubed": {"precision": 1.0,
+                 "recall": 1.0, "f1": 1.0}, "documents": 3, "gold_events": 3, "system_events": 3},
+        "predicted": {"pairwise": {"precision": 0.5, "recall": 1.0, "f1": 0.667},
+                      "bcubed": {"precision": 0.8, "recall": 1.0, "f1": 0.889}, "documents": 3, "gold_events": 5,
+                      "system_events": 4, "missed_gold": 0, "spurious_predicted": 2}}}}
+
+
+def test_report_and_model_card_show_the_linking_scores():
+    from conflict_ie.evaluation.model_card import front_matter, render_model_card
+    from conflict_ie.evaluation.report import render_markdown
+
+    metrics = {"linking": LINKING_SECTION}
+    markdown = render_markdown(metrics)
+    assert "## Cross-article linking" in markdown
+    assert "| seeds | predicted | 3 | 5 | 4 | 0.500 | 1.000 | 0.667 | 0.800 | 1.000 | **0.889** | 0 / 2 |" in markdown
+    card = render_model_card(metrics)
+    assert "### Cross-article linking" in card and "**0.889**" in card
+    index = front_matter(metrics)["model-index"][0]["results"][0]["metrics"]
+    assert {"type": "f1", "value": 0.889, "name": "Cross-article linking B-cubed F1 (seeds, predicted incidents)"} \
+        in index
+    assert "cross-article linking is not scored here" in render_model_card({})
