@@ -228,3 +228,50 @@ def test_blocking_keeps_every_pair_the_rules_link():
             country=rng.choice(["Syria", "Syria", None]), fatalities=rng.choice([(None, None), (40, 41), (3, 3)])))
     linked = {(i, j) for i, j in itertools.combinations(range(len(records)), 2) if compare(records[i], records[j]).linked}
     assert linked and linked <= candidate_pairs(records)
+
+
+def test_incidents_of_one_article_never_link():
+    assert reasons(record("a"), replace(record("a"), index=1))["articles"].veto
+
+
+def test_a_region_named_by_both_is_no_anchor():
+    a = record("a", places=(("Deir ez-Zor", "Syria"),), admin1="Deir ez-Zor")
+    b = record("b", places=(("Deir ez-Zor", "Euphrates", "Syria"),), admin1="Deir ez-Zor")
+    verdict = reasons(a, b)["places"]
+    assert verdict.points == 1 and not verdict.anchor
+    assert reasons(a, record("c", admin1="Idlib"))["places"].veto  # two known first-level regions
+
+
+def test_one_place_put_in_another_country_does_not_veto():
+    # a gazetteer slip ("Borno > Germany") beside the right country
+    a = record("a", places=(("Damasak", "Nigeria"), ("Borno", "Germany")), country="Nigeria",
+               countries=("Nigeria", "Germany"))
+    b = record("b", places=(("Damasak", "Borno", "Nigeria"),), country="Nigeria", countries=("Nigeria",))
+    assert not reasons(a, b)["places"].veto
+    assert any(key[0] == "germany" for key in block_keys(a))
+
+
+def test_both_sides_attack_in_a_clash():
+    clash = record("a", type="ArmedClash", attackers=("Islamic State", "Syrian Democratic Forces"),
+                   targets=("checkpoint",))
+    attack = record("b", type="Attack", attackers=("ISIS cells",), targets=("Syrian Democratic Forces",))
+    assert not reasons(clash, attack)["roles"].veto  # one direction only, and one of them is a clash
+    counter = record("c", type="Attack", attackers=("Syrian Democratic Forces",), targets=("Islamic State",))
+    strike = record("d", type="Attack", attackers=("Islamic State",), targets=("Syrian Democratic Forces",))
+    assert reasons(strike, counter)["roles"].veto
+
+
+def test_datelines_are_not_where_or_when_it_happened():
+    text = "BEIRUT, Sept 18 – Militants attacked a checkpoint in Thiban on Tuesday night."
+    span = lambda part, label: SpanPrediction(text.index(part), text.index(part) + len(part), part, label, 1.0)  # noqa
+    publication = dt.date(2024, 9, 18)
+    incident = Incident(
+        type="ArmedClash", event_type="Battles", sub_event_type="Armed clash",
+        triggers=(span("attacked", "ArmedClash"),),
+        dates=(resolve_date(span("Sept 18", "Temporal"), publication),
+               resolve_date(span("Tuesday night", "Temporal"), publication)),
+        places=(Place(span("BEIRUT", "Location"), ("BEIRUT", "Lebanon"), "Lebanon", "Beirut"),
+                Place(span("Thiban", "Location"), ("Thiban", "Syria"), "Syria")))
+    linked_record = record_from_incident("d01", 0, incident, publication)
+    assert linked_record.places == (("Thiban", "Syria"),) and linked_record.country == "Syria"
+    assert linked_record.date_iso == "2024-09-17" and linked_record.date_text == "Tuesday night"
