@@ -24,19 +24,23 @@ The rules:
                      attacker, mark a retaliation strike (a veto; one direction suffices unless one report is an
                      armed clash, where both sides attack); a shared attacker gives 1 point, a shared target or
                      victim 1 point (generic words such as "civilians" or "leaders" alone do not count).
-``casualties_rule``  killed figures (lowest to highest reported) within ``close_casualty_ratio`` of each other give
-                     1 point; figures too far apart to be two counts of one toll (more than ``casualty_ratio`` times and more than
-                     ``casualty_slack`` apart: 3 against 40) are a veto.
+``casualties_rule``  killed figures (lowest to highest reported) within ``close_casualty_ratio`` of each other
+                     give 1 point; figures too far apart to be two counts of one toll (more than
+                     ``casualty_ratio`` times and more than ``casualty_slack`` apart: 3 against 40) are a veto.
+
+Before the rules, a dateline ("BEIRUT, Sept 18 –": where and when the story was filed) is left out of a record's
+places and dates (``is_dateline_place``, ``is_dateline_date``).
 
 Two records **link** when no rule vetoes, at least one rule gives an anchor, and the points reach
 ``link_threshold``. Linked pairs are merged best-first (highest points first) into clusters, and two clusters
 merge only if no pair across them is vetoed, so one link cannot chain two contradicting reports together.
 
 Scale: records are **blocked** by country and by day before any comparison: each record goes into the day
-buckets its date window covers (widened by the tolerance) in its country; only records sharing a bucket are
-compared. A record without a known country is compared with every record of its days; a record without any
-date (no resolvable date, no publication date) with every record of its country. A day of a feed (tens of
-thousands of incidents in a few hundred countries and days) links in seconds (``benchmarks/link_scale.py``).
+buckets its date window covers (widened by the tolerance) in each of its countries, and inside a bucket into
+groups by first-level region, type family and town (``group_keys``: an unknown part meets every value, so the
+groups never keep apart what the rules could link); only records that meet are compared. A record without a
+known country is compared with every record of its days; a record without any date (no resolvable date, no
+publication date) with every record of its country. ``benchmarks/link_scale.py`` times tens of thousands of rows.
 
 The merged record of an event (``LinkedEvent``): the type most reports give (a specific type before Attack),
 the best-supported date (the resolved day most reports agree on, then the most precise), the most specific
@@ -552,12 +556,14 @@ def candidate_pairs(records: Sequence[LinkRecord], settings: LinkSettings = Link
                     continue  # met from the None side
                 meet(inner_a, b[key_b], same and key_a == key_b, depth - 1)
 
-    flat = lambda groups: {None: {None: {None: [i for r in groups.values() for f in r.values()  # noqa: E731
-                                                 for members in f.values() for i in members]}}}
+    def everyone(groups: dict) -> list[int]:
+        return list(dict.fromkeys(i for families in groups.values() for localities in families.values()
+                                  for members in localities.values() for i in members))
+
     for key, groups in buckets.items():
         meet(groups, groups, same=True)
         if key[0] is not None and (None, key[1]) in buckets:  # a record of no known country meets every country
-            add(flat(groups)[None][None][None], flat(buckets[(None, key[1])])[None][None][None], same=False)
+            add(everyone(groups), everyone(buckets[(None, key[1])]), same=False)
     for key, groups in buckets.items():  # records without a date window meet their whole country
         if key[1] is not None:
             continue
@@ -568,8 +574,8 @@ def candidate_pairs(records: Sequence[LinkRecord], settings: LinkSettings = Link
                 if key[0] is not None and country is not None:
                     meet(groups, buckets[other], same=False)
                 else:  # no known country on one side: its regions and places say nothing about the other's
-                    meet(flat(groups), flat(buckets[other]), same=False)
-    return {(i, j) for i, j in pairs}
+                    add(everyone(groups), everyone(buckets[other]), same=False)
+    return pairs
 
 
 # ------------------------------------------------------------------------------------------ clustering

@@ -121,3 +121,16 @@ def test_link_step_reads_the_incident_rows_of_a_run(tmp_path, capsys):
     table = list(csv.DictReader(io.StringIO((run / "events.csv").read_text(encoding="utf-8"))))
     assert len(table) == 2
     assert main(["link", str(tmp_path / "nothing")]) == 1
+
+
+def test_a_collection_run_with_link_writes_its_events(tiny_model_dir, tmp_path, capsys):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps({"id": f"a{i}", "text": "A drone strike killed two fighters in Marib.",
+                                        "publication_date": "2024-02-17"}) + "\n" for i in range(3)),
+                    encoding="utf-8")
+    assert main(["predict", "--input-format", "jsonl", str(feed), "--out", str(tmp_path / "run"), "--model",
+                 str(tiny_model_dir), "--link"]) == 0
+    assert "linked" in capsys.readouterr().err
+    assert (tmp_path / "run" / "events.jsonl").is_file()
+    assert next(csv.reader(io.StringIO((tmp_path / "run" / "events.csv").read_text(encoding="utf-8")))) == \
+        list(EVENT_COLUMNS)
