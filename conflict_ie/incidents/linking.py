@@ -328,7 +328,12 @@ def _date_words(text: str) -> tuple[str, ...] | None:
 # ------------------------------------------------------------------------------------------ the rules
 
 def _country_keys(record: LinkRecord) -> frozenset[str]:
-    return frozenset(map(_country_key, record.countries or ((record.country,) if record.country else ())))
+    return _keys_of_countries(record.countries or ((record.country,) if record.country else ()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _keys_of_countries(countries: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(map(_country_key, countries))
 
 
 def articles_rule(a: LinkRecord, b: LinkRecord, settings: LinkSettings) -> Verdict:
