@@ -86,8 +86,8 @@ GENERIC_ACTOR_WORDS = frozenset("""
 class LinkSettings:
     """The thresholds of the rules (module docstring). ``link_threshold`` and ``casualty_ratio`` were chosen on
     the dev event groups' predicted incidents (B-cubed F1 0.859 against 0.842 with a ratio of 3 and 0.853 with a
-    threshold of 4; gold incidents link perfectly with thresholds 3 and 4); the tolerance and the window changed
-    nothing there and keep their a-priori values."""
+    threshold of 4; gold incidents link perfectly with thresholds 3 and 4: ``benchmarks/linking_rules.py``); the
+    tolerance and the window changed nothing there and keep their a-priori values."""
 
     date_tolerance_days: int = 0
     publication_window_days: int = 7  # an undated report is about something in the week before publication
