@@ -226,7 +226,8 @@ def test_blocking_keeps_every_pair_the_rules_link():
             publication_date=rng.choice([None, "2019-08-31", "2019-09-02"]),
             places=rng.choice([(place + ("Syria",),), ()]), admin1=rng.choice([place[-1], None]),
             country=rng.choice(["Syria", "Syria", None]), fatalities=rng.choice([(None, None), (40, 41), (3, 3)])))
-    linked = {(i, j) for i, j in itertools.combinations(range(len(records)), 2) if compare(records[i], records[j]).linked}
+    linked = {(i, j) for i, j in itertools.combinations(range(len(records)), 2)
+              if compare(records[i], records[j]).linked}
     assert linked and linked <= candidate_pairs(records)
 
 
