@@ -149,7 +149,8 @@ def lookup(name: str, kind: str | None = None, prefer_countries: tuple[str, ...]
     """The best entry for a place name, or None.
 
     ``within_countries`` (countries the article puts this place in) rules out candidates elsewhere;
-    ``prefer_countries`` (countries the article names anywhere) only ranks. Then a country before a city
+    ``prefer_countries`` (countries the article names anywhere) ranks, and rules out cities known by the name only as
+    an alternate name in a country the article does not name. Then a country before a city
     ("Georgia"), then the most populous.
     """
     key = name_key(name)
@@ -162,6 +163,13 @@ def lookup(name: str, kind: str | None = None, prefer_countries: tuple[str, ...]
     if not candidates:
         return None
     preferred = {name_key(c) for c in prefer_countries}
+    if preferred:
+        # A city that bears the name only as an alternate name, in a country the article never names, is a namesake
+        # ("Borno", the Nigerian state, is an alternate name of Borna in Germany): no entry beats a wrong one.
+        candidates = [e for e in candidates if e.kind == "country" or name_key(e.name) == key
+                      or name_key(e.country) in preferred]
+        if not candidates:
+            return None
     return max(candidates, key=lambda e: (e.kind == "country", name_key(e.country) in preferred, e.population))
 
 

@@ -288,6 +288,17 @@ def test_country_named_in_the_chain_rules_out_namesakes_elsewhere():
     assert place.latitude == pytest.approx(34.43, abs=0.05)
 
 
+def test_alternate_name_namesake_in_a_country_the_article_never_names_is_not_taken():
+    text = "Gunmen abducted farmers near Damasak in Borno, Nigeria."
+    locations = spans_of(text, "Damasak", "Borno", "Nigeria")
+    place = resolved(text, locations[1], locations)
+    assert place.country == "Nigeria"  # not Borna, Germany, which has "Borno" as an alternate name
+    assert place.latitude is None
+    assert gazetteer.lookup("Borno", kind="city") is not None  # with no country named, the namesake stays a guess
+    assert gazetteer.lookup("Borno", kind="city", prefer_countries=("Nigeria",)) is None
+    assert gazetteer.lookup("Beirut", kind="city", prefer_countries=("Syria",)).country == "Lebanon"  # its own name
+
+
 def test_resolve_places_empty_and_span_variants():
     assert resolve_places([], "text", []) == []
     text = "Fighting in Idlib province went on."
