@@ -19,6 +19,7 @@ import bisect
 
 import torch
 
+from .backends import TorchTagger
 from .decoding import EMPTY, DecodedText, RelationVotes, decode_tags, safe_cut, to_prediction
 from .encoding import (ENTITY_TAGS, RELATION_CLASSES, ROLE_FILLER_TAGS, SPAN_LABELS, TRIGGER_TAGS, EncodedDocument,
                        TokenSpan, Window, collate, make_windows, tokenize_texts, window_count)
@@ -33,8 +34,10 @@ MAX_PENDING_WINDOWS = 8
 
 class InferenceRunner:
     def __init__(self, model: ExtractionModel, tokenizer, *, batch_size: int = 16, windows_per_chunk: int = 128,
-                 layers: tuple[str, ...] = LAYERS):
+                 layers: tuple[str, ...] = LAYERS, tagger=None):
         self.model = model
+        # runs the tag pass on a batch (conflict_ie.backends): the torch model, or an exported ONNX graph
+        self.tagger = tagger if tagger is not None else TorchTagger(model)
         self.tokenizer = tokenizer
         self.batch_size = batch_size
         self.windows_per_chunk = windows_per_chunk
@@ -89,11 +92,20 @@ class InferenceRunner:
         """(window, (entity, trigger, role-filler) probabilities, features) of each window, batched in order."""
         for start in range(0, len(windows), self.batch_size):
             batch_windows = windows[start:start + self.batch_size]
-            tags = self.model.tag_probabilities(collate(documents, batch_windows, self.tokenizer).to(self.device))
+            tags = self.tagger(collate(documents, batch_windows, self.tokenizer))
             layers = (tags.entity.cpu(), tags.trigger.cpu(), tags.role.cpu())
             for row, window in enumerate(batch_windows):
                 n = window.token_end - window.token_start
                 yield window, tuple(probs[row, 1:n + 1] for probs in layers), tags.features[row, :n + 2]
+
+    def encoder_batches(self, texts: list[str]) -> list:
+        """The batches of windows the tag pass runs over ``texts`` (shortest windows first), collated: what the
+        speed benchmark times the bare encoder on."""
+        encoded = [document for document in tokenize_texts(self.tokenizer, texts) if len(document)]
+        windows = make_windows([len(d) for d in encoded], self.model.config.max_length, self.model.config.stride)
+        windows.sort(key=lambda w: w.token_end - w.token_start)
+        return [collate(encoded, windows[start:start + self.batch_size], self.tokenizer)
+                for start in range(0, len(windows), self.batch_size)]
 
     def _run_chunk(self, documents: list[EncodedDocument]) -> list[DecodedText]:
         """Short documents together: windows of similar length are batched, then each document is decoded."""
