@@ -41,6 +41,8 @@ class InferenceRunner:
         self.tokenizer = tokenizer
         self.batch_size = batch_size
         self.windows_per_chunk = windows_per_chunk
+        # the windows the model was trained with, unless a caller measures others (benchmarks/speed.py)
+        self.max_length, self.stride = model.config.max_length, model.config.stride
         # [head label, tail label] -> whether the schema lets any relation link them
         self.allowed_label_matrix = model.allowed_relations[:, :, 1:].any(-1).cpu()
         self.layers = frozenset(layers)  # the layers decoded; the others stay empty
@@ -72,7 +74,7 @@ class InferenceRunner:
             self.model.train(was_training)
 
     def _windows(self, document: EncodedDocument) -> int:
-        return window_count(len(document), self.model.config.max_length, self.model.config.stride)
+        return window_count(len(document), self.max_length, self.stride)
 
     def _chunks(self, order: list[int], encoded: list[EncodedDocument]):
         """Documents in ``order``, grouped so that a group has at most ``windows_per_chunk`` windows (or one
@@ -102,15 +104,14 @@ class InferenceRunner:
         """The batches of windows the tag pass runs over ``texts`` (shortest windows first), collated: what the
         speed benchmark times the bare encoder on."""
         encoded = [document for document in tokenize_texts(self.tokenizer, texts) if len(document)]
-        windows = make_windows([len(d) for d in encoded], self.model.config.max_length, self.model.config.stride)
+        windows = make_windows([len(d) for d in encoded], self.max_length, self.stride)
         windows.sort(key=lambda w: w.token_end - w.token_start)
         return [collate(encoded, windows[start:start + self.batch_size], self.tokenizer)
                 for start in range(0, len(windows), self.batch_size)]
 
     def _run_chunk(self, documents: list[EncodedDocument]) -> list[DecodedText]:
         """Short documents together: windows of similar length are batched, then each document is decoded."""
-        config = self.model.config
-        windows = make_windows([len(d) for d in documents], config.max_length, config.stride)
+        windows = make_windows([len(d) for d in documents], self.max_length, self.stride)
         decoders = [_DocumentDecoder(self, document) for document in documents]
         ordered = sorted(windows, key=lambda w: w.token_end - w.token_start)
         for window, probs, features in self._tag_pass(documents, ordered):
@@ -119,8 +120,7 @@ class InferenceRunner:
 
     def _run_long(self, document: EncodedDocument) -> DecodedText:
         """One long document, streamed: windows in text order, decoded and scored as soon as they are final."""
-        config = self.model.config
-        windows = make_windows([len(document)], config.max_length, config.stride)
+        windows = make_windows([len(document)], self.max_length, self.stride)
         decoder = _DocumentDecoder(self, document)
         for start in range(0, len(windows), self.batch_size):
             for window, probs, features in self._tag_pass([document], windows[start:start + self.batch_size]):
