@@ -173,7 +173,10 @@ class ExtractionModel(nn.Module):
         as_tail = spans @ first.weight[:, width:2 * width].T
         by_bucket = self.distance_embedding.weight @ first.weight[:, 2 * width:].T + first.bias
         bucket = torch.bucketize(distance.contiguous(), self.distance_edges)
-        logits = last(self.relation_head[1](as_head[head] + as_tail[tail] + by_bucket[bucket]))
+        hidden = as_head.index_select(0, head)  # index_select and in-place sums: no extra [pairs, hidden] copies
+        hidden += as_tail.index_select(0, tail)
+        hidden += by_bucket.index_select(0, bucket)
+        logits = last(self.relation_head[1](hidden))
         allowed = self.allowed_relations[labels[head], labels[tail]]
         return logits.masked_fill(~allowed, torch.finfo(logits.dtype).min).softmax(-1).float()
 
