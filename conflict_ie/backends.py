@@ -48,6 +48,11 @@ class TorchTagger:
 class OnnxTagger:
     """The tag pass on an exported graph, in ONNX Runtime on the CPU with ``threads`` intra-op threads."""
 
+    # torch threads while this tagger runs (the runner sets them for the call): ONNX Runtime has its own pool, and
+    # torch's OpenMP pool beside it made predict() 3x slower than the graph alone on 2 cores; one is plenty for
+    # the relation scoring and decoding torch does around it
+    torch_threads = 1
+
     def __init__(self, path: Path, threads: int):
         ort = _import("onnxruntime")
         options = ort.SessionOptions()

@@ -56,6 +56,8 @@ class InferenceRunner:
         """Decode every text; one result per text, in input order (empty texts give empty results)."""
         was_training = self.model.training
         self.model.eval()
+        threads = torch.get_num_threads()
+        torch.set_num_threads(getattr(self.tagger, "torch_threads", None) or threads)
         try:
             encoded = tokenize_texts(self.tokenizer, texts)
             results: list[DecodedText] = [EMPTY] * len(texts)
@@ -71,6 +73,7 @@ class InferenceRunner:
             bar.close()
             return results
         finally:
+            torch.set_num_threads(threads)
             self.model.train(was_training)
 
     def _windows(self, document: EncodedDocument) -> int:
