@@ -5,7 +5,7 @@ export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 STAMP := .stamps/install
 
-.PHONY: main install test test-slow test-label-studio train evaluate predict-seeds crossval ablation data validate length-curve
+.PHONY: main install test test-slow test-label-studio train evaluate predict-seeds crossval ablation data validate length-curve bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m pip install --quiet torch==2.13.0
@@ -61,3 +61,10 @@ test-label-studio: install
 # Not part of main (about 20 minutes): time and memory of predict() on one article of 1 thousand to 3 million characters.
 length-curve: install
 	$(PYTHON) benchmarks/length_curve.py --out reports/benchmarks/length_curve.md
+
+# Not part of main (about half an hour on 2 busy cores): predict() words/s of each backend beside spaCy
+# en_core_web_sm and beside its own bare encoder pass, peak memory, dev F1 per backend, and a window/stride table.
+# Exports the ONNX graphs into the model folder first.
+bench: install
+	$(PYTHON) -m conflict_ie export-onnx runs/default/model
+	$(PYTHON) benchmarks/speed.py --model runs/default/model --out reports/benchmarks/speed.md

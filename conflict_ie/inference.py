@@ -19,11 +19,12 @@ import bisect
 
 import torch
 
+from .backends import TorchTagger
 from .decoding import EMPTY, DecodedText, RelationVotes, decode_tags, safe_cut, to_prediction
-from .encoding import (ENTITY_TAGS, ROLE_FILLER_TAGS, TRIGGER_TAGS, EncodedDocument, TokenSpan, Window, collate, make_windows,
-                       relation_candidates, tokenize_texts, window_count)
+from .encoding import (ENTITY_TAGS, RELATION_CLASSES, ROLE_FILLER_TAGS, SPAN_LABELS, TRIGGER_TAGS, EncodedDocument,
+                       TokenSpan, Window, collate, make_windows, tokenize_texts, window_count)
 from .memory import release_freed_memory
-from .model import ExtractionModel, allowed_label_pairs
+from .model import ExtractionModel
 from .schema import LAYERS
 
 # Windows, beyond one batch, whose relations may wait for a safe cut before a long document is cut anyway (a text
@@ -33,12 +34,17 @@ MAX_PENDING_WINDOWS = 8
 
 class InferenceRunner:
     def __init__(self, model: ExtractionModel, tokenizer, *, batch_size: int = 16, windows_per_chunk: int = 128,
-                 layers: tuple[str, ...] = LAYERS):
+                 layers: tuple[str, ...] = LAYERS, tagger=None):
         self.model = model
+        # runs the tag pass on a batch (conflict_ie.backends): the torch model, or an exported ONNX graph
+        self.tagger = tagger if tagger is not None else TorchTagger(model)
         self.tokenizer = tokenizer
         self.batch_size = batch_size
         self.windows_per_chunk = windows_per_chunk
-        self.allowed_pairs = allowed_label_pairs()
+        # the windows the model was trained with, unless a caller measures others (benchmarks/speed.py)
+        self.max_length, self.stride = model.config.max_length, model.config.stride
+        # [head label, tail label] -> whether the schema lets any relation link them
+        self.allowed_label_matrix = model.allowed_relations[:, :, 1:].any(-1).cpu()
         self.layers = frozenset(layers)  # the layers decoded; the others stay empty
 
     @property
@@ -50,6 +56,8 @@ class InferenceRunner:
         """Decode every text; one result per text, in input order (empty texts give empty results)."""
         was_training = self.model.training
         self.model.eval()
+        threads = torch.get_num_threads()
+        torch.set_num_threads(getattr(self.tagger, "torch_threads", None) or threads)
         try:
             encoded = tokenize_texts(self.tokenizer, texts)
             results: list[DecodedText] = [EMPTY] * len(texts)
@@ -65,10 +73,11 @@ class InferenceRunner:
             bar.close()
             return results
         finally:
+            torch.set_num_threads(threads)
             self.model.train(was_training)
 
     def _windows(self, document: EncodedDocument) -> int:
-        return window_count(len(document), self.model.config.max_length, self.model.config.stride)
+        return window_count(len(document), self.max_length, self.stride)
 
     def _chunks(self, order: list[int], encoded: list[EncodedDocument]):
         """Documents in ``order``, grouped so that a group has at most ``windows_per_chunk`` windows (or one
@@ -88,16 +97,24 @@ class InferenceRunner:
         """(window, (entity, trigger, role-filler) probabilities, features) of each window, batched in order."""
         for start in range(0, len(windows), self.batch_size):
             batch_windows = windows[start:start + self.batch_size]
-            tags = self.model.tag_probabilities(collate(documents, batch_windows, self.tokenizer).to(self.device))
+            tags = self.tagger(collate(documents, batch_windows, self.tokenizer))
             layers = (tags.entity.cpu(), tags.trigger.cpu(), tags.role.cpu())
             for row, window in enumerate(batch_windows):
                 n = window.token_end - window.token_start
                 yield window, tuple(probs[row, 1:n + 1] for probs in layers), tags.features[row, :n + 2]
 
+    def encoder_batches(self, texts: list[str]) -> list:
+        """The batches of windows the tag pass runs over ``texts`` (shortest windows first), collated: what the
+        speed benchmark times the bare encoder on."""
+        encoded = [document for document in tokenize_texts(self.tokenizer, texts) if len(document)]
+        windows = make_windows([len(d) for d in encoded], self.max_length, self.stride)
+        windows.sort(key=lambda w: w.token_end - w.token_start)
+        return [collate(encoded, windows[start:start + self.batch_size], self.tokenizer)
+                for start in range(0, len(windows), self.batch_size)]
+
     def _run_chunk(self, documents: list[EncodedDocument]) -> list[DecodedText]:
         """Short documents together: windows of similar length are batched, then each document is decoded."""
-        config = self.model.config
-        windows = make_windows([len(d) for d in documents], config.max_length, config.stride)
+        windows = make_windows([len(d) for d in documents], self.max_length, self.stride)
         decoders = [_DocumentDecoder(self, document) for document in documents]
         ordered = sorted(windows, key=lambda w: w.token_end - w.token_start)
         for window, probs, features in self._tag_pass(documents, ordered):
@@ -106,8 +123,7 @@ class InferenceRunner:
 
     def _run_long(self, document: EncodedDocument) -> DecodedText:
         """One long document, streamed: windows in text order, decoded and scored as soon as they are final."""
-        config = self.model.config
-        windows = make_windows([len(document)], config.max_length, config.stride)
+        windows = make_windows([len(document)], self.max_length, self.stride)
         decoder = _DocumentDecoder(self, document)
         for start in range(0, len(windows), self.batch_size):
             for window, probs, features in self._tag_pass([document], windows[start:start + self.batch_size]):
@@ -117,14 +133,37 @@ class InferenceRunner:
             release_freed_memory()  # the heap fragments batch after batch: peak memory would grow with length
         return decoder.finish()
 
-    def score_pairs(self, window: Window, features: torch.Tensor, inside: list[TokenSpan]) -> list:
-        """((head, tail), probabilities) for the candidate pairs of decoded spans inside one window."""
-        pairs = relation_candidates(window, inside, allowed_pairs=self.allowed_pairs,
-                                    max_distance=self.model.config.max_relation_distance)
-        if not len(pairs):
-            return []
-        probs = self.model.relation_probabilities(features.unsqueeze(0), pairs.to(self.device)).cpu()
-        return list(zip(pairs.spans, probs))
+    def score_windows(self, items: list[tuple[Window, torch.Tensor, list[TokenSpan]]]
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Relation probabilities of the candidate pairs of decoded spans inside several windows at once, from
+        the tag pass's features: (head, tail, probabilities), where head and tail index the windows' span lists
+        laid end to end. Pairs come window by window, head-major, in the order ``candidate_pairs`` gives them:
+        distinct spans whose labels may relate and whose starts lie at most ``max_relation_distance`` apart."""
+        vectors, labels, heads, tails, distances, offset = [], [], [], [], [], 0
+        for window, features, inside in items:
+            starts = torch.tensor([span.token_start for span in inside])
+            ends = torch.tensor([span.token_end for span in inside])
+            label_ids = torch.tensor([SPAN_LABELS.index(span.label) for span in inside])
+            shift = 1 - window.token_start  # document token -> window position ([CLS] first)
+            vectors.append(self.model.span_vectors(features, (starts + shift).to(self.device),
+                                                   (ends - 1 + shift).to(self.device), label_ids.to(self.device)))
+            gap = (starts[:, None] - starts[None, :]).abs()
+            candidate = (self.allowed_label_matrix[label_ids[:, None], label_ids[None, :]]
+                         & (gap <= self.model.config.max_relation_distance))
+            candidate.fill_diagonal_(False)
+            head, tail = candidate.nonzero(as_tuple=True)
+            heads.append(head + offset)
+            tails.append(tail + offset)
+            distances.append(gap[head, tail])
+            labels.append(label_ids)
+            offset += len(inside)
+        head, tail = torch.cat(heads), torch.cat(tails)
+        if not len(head):
+            return head, tail, torch.zeros((0, len(RELATION_CLASSES)))
+        probs = self.model.pair_probabilities(torch.cat(vectors), torch.cat(labels).to(self.device),
+                                              head.to(self.device), tail.to(self.device),
+                                              torch.cat(distances).to(self.device)).cpu()
+        return head, tail, probs
 
 
 # The tag layers, in the order the tag pass yields their probabilities.
@@ -148,6 +187,9 @@ class _DocumentDecoder:
         self.spans: list[list[tuple[TokenSpan, float]]] = [[] for _ in TAG_LAYERS]
         self.starts: list[list[int]] = [[] for _ in TAG_LAYERS]  # token starts of the spans, to find a window's
         self.votes = RelationVotes(document)
+        self.quiet = _QuietPairs()
+        self.numbered: list[TokenSpan] = []  # entities and triggers in decoding order; a span's index is its number
+        self.number: dict[int, int] = {}  # id(span) -> its number
 
     def add(self, window: Window, probs: tuple[torch.Tensor, ...], features: torch.Tensor) -> None:
         start, end = window.token_start - self.base, window.token_end - self.base
@@ -193,6 +235,9 @@ class _DocumentDecoder:
             self.starts[index] += [span.token_start for span, _ in new]
             if layer != "role_fillers":  # relations link entities and triggers only
                 self.votes.add_spans(new)
+                for span, _ in new:
+                    self.number[id(span)] = len(self.numbered)
+                    self.numbered.append(span)
         done = cut - self.base
         self.sums = [total[done:].clone() for total in self.sums]
         self.count = self.count[done:].clone()
@@ -203,13 +248,27 @@ class _DocumentDecoder:
         if "relations" not in self.runner.layers:
             return
         self.pending.sort(key=lambda item: item[0].token_start)
-        ready = [item for item in self.pending if item[0].token_end <= cut]
+        ready = [(window, features, self._inside(window)) for window, features in self.pending
+                 if window.token_end <= cut]
         self.pending = [item for item in self.pending if item[0].token_end > cut]
-        for window, features in ready:
-            inside = self._inside(window)
-            if len(inside) >= 2:
-                self.votes.add(self.runner.score_pairs(window, features, inside))
-        self.votes.settle(self.pending[0][0].token_start if self.pending else cut)
+        ready = [item for item in ready if len(item[2]) >= 2]
+        if ready:
+            head, tail, probs = self.runner.score_windows(ready)
+            spans = [span for _, _, inside in ready for span in inside]
+            numbers = torch.tensor([self.number[id(span)] for span in spans], dtype=torch.long)
+            starts = torch.tensor([span.token_start for span in spans], dtype=torch.long)
+            self._vote(numbers[head], numbers[tail], torch.minimum(starts[head], starts[tail]), probs)
+        frontier = self.pending[0][0].token_start if self.pending else cut
+        self.votes.settle(frontier)
+        self.quiet.settle(frontier)
+
+    def _vote(self, head: torch.Tensor, tail: torch.Tensor, first: torch.Tensor, probs: torch.Tensor) -> None:
+        """Hand the decoder the rows of every pair that some window scores as a relation, in window order; rows of
+        pairs that every window so far scored "none" wait aside (a mean of rows whose best class is "none" is
+        "none", so most pairs never reach the per-pair Python of RelationVotes)."""
+        head, tail, probs = self.quiet.take(head, tail, first, probs)
+        spans = self.numbered
+        self.votes.add(((spans[h], spans[t]), row) for h, t, row in zip(head.tolist(), tail.tolist(), probs))
 
     def _inside(self, window: Window) -> list[TokenSpan]:
         """The decoded spans that lie wholly inside ``window``: entities first, then triggers, each in order."""
@@ -219,6 +278,46 @@ class _DocumentDecoder:
             last = bisect.bisect_left(starts, window.token_end)
             inside += [span for span, _ in spans[first:last] if span.token_end <= window.token_end]
         return inside
+
+
+class _QuietPairs:
+    """The relation rows of open pairs that every window so far scored "none", kept as tensors. Such a pair's
+    mean is "none" (no class can beat "none" on average when it beats it in no row), so the decoder never needs
+    them, unless a later window scores the pair as a relation: then its waiting rows are handed on first, in
+    window order, so the decoder averages exactly the rows it would have seen one by one."""
+
+    SHIFT = 1 << 32  # pair code: head number * SHIFT + tail number
+
+    def __init__(self):
+        self.codes = torch.zeros(0, dtype=torch.long)  # waiting rows
+        self.firsts = torch.zeros(0, dtype=torch.long)
+        self.rows = torch.zeros((0, len(RELATION_CLASSES)))
+        self.passed = torch.zeros(0, dtype=torch.long)  # codes of the open pairs already handed on
+        self.passed_firsts = torch.zeros(0, dtype=torch.long)
+
+    def take(self, head: torch.Tensor, tail: torch.Tensor, first: torch.Tensor, probs: torch.Tensor):
+        """(head, tail, rows) to hand the decoder, in window order; the others wait. ``first`` is the earlier
+        start of each pair's two spans (what settling goes by)."""
+        codes = head * self.SHIFT + tail
+        fresh = (probs.argmax(-1) != 0) & ~torch.isin(codes, self.passed)
+        new_codes, inverse = torch.unique(codes[fresh], return_inverse=True)
+        self.passed = torch.cat([self.passed, new_codes])
+        self.passed_firsts = torch.cat([self.passed_firsts, torch.zeros_like(new_codes).scatter_(
+            0, inverse, first[fresh])])
+        called = torch.isin(self.codes, new_codes)  # waiting rows of pairs now scored as a relation
+        send = torch.isin(codes, self.passed)
+        out = (torch.cat([self.codes[called], codes[send]]), torch.cat([self.rows[called], probs[send]]))
+        self.codes = torch.cat([self.codes[~called], codes[~send]])
+        self.firsts = torch.cat([self.firsts[~called], first[~send]])
+        self.rows = torch.cat([self.rows[~called], probs[~send]])
+        return out[0] // self.SHIFT, out[0] % self.SHIFT, out[1]
+
+    def settle(self, before_token: int) -> None:
+        """Forget the pairs whose earlier span starts before ``before_token``: the decoder has settled them."""
+        keep = self.firsts >= before_token
+        self.codes, self.firsts, self.rows = self.codes[keep], self.firsts[keep], self.rows[keep]
+        keep = self.passed_firsts >= before_token
+        self.passed, self.passed_firsts = self.passed[keep], self.passed_firsts[keep]
 
 
 class _NoBar:

@@ -154,6 +154,32 @@ class ExtractionModel(nn.Module):
         """Inference, second pass: [pairs, len(RELATION_CLASSES)] probabilities from the tag pass's features."""
         return self.relation_logits(features, pairs).softmax(-1).float()
 
+    def span_vectors(self, features: torch.Tensor, first: torch.Tensor, last: torch.Tensor, labels: torch.Tensor
+                     ) -> torch.Tensor:
+        """Inference: [spans, span features] from one window's [positions, features] (first and last token
+        positions, label ids), the vectors ``relation_logits`` builds for each end of a pair."""
+        return torch.cat([features[first], features[last], self.label_embedding(labels)], dim=-1)
+
+    def pair_probabilities(self, spans: torch.Tensor, labels: torch.Tensor, head: torch.Tensor, tail: torch.Tensor,
+                           distance: torch.Tensor) -> torch.Tensor:
+        """Inference: [pairs, len(RELATION_CLASSES)] probabilities for pairs (``head``, ``tail``: row indices into
+        ``spans``, from ``span_vectors``), as ``relation_probabilities`` gives them up to float rounding. The
+        first layer is linear in the concatenated [head; tail; distance] input, so its three parts are applied
+        once per span and once per distance bucket and summed per pair: a pair costs an addition instead of a
+        product with the whole input (pairs grow with the square of the spans in a window)."""
+        first, last = self.relation_head[0], self.relation_head[3]
+        width = spans.shape[-1]
+        as_head = spans @ first.weight[:, :width].T
+        as_tail = spans @ first.weight[:, width:2 * width].T
+        by_bucket = self.distance_embedding.weight @ first.weight[:, 2 * width:].T + first.bias
+        bucket = torch.bucketize(distance.contiguous(), self.distance_edges)
+        hidden = as_head.index_select(0, head)  # index_select and in-place sums: no extra [pairs, hidden] copies
+        hidden += as_tail.index_select(0, tail)
+        hidden += by_bucket.index_select(0, bucket)
+        logits = last(self.relation_head[1](hidden))
+        allowed = self.allowed_relations[labels[head], labels[tail]]
+        return logits.masked_fill(~allowed, torch.finfo(logits.dtype).min).softmax(-1).float()
+
     def losses(self, batch: Batch, weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
                ) -> dict[str, torch.Tensor]:
         """Per-layer losses. Positions and pairs a document does not annotate carry IGNORE_INDEX, so a layer

@@ -82,6 +82,8 @@ def _read_inputs(args):
 
 def _predict(args) -> int:
     if args.input_format not in (None, "files") or args.engine == "ray":
+        if args.backend != "torch":
+            raise UsageError("--backend is for article files; collections run on torch")
         return _predict_collection(args)
     if args.format == "parquet":
         raise UsageError("--format parquet is for collections (--input-format jsonl|parquet|csv or --engine ray)")
@@ -100,7 +102,10 @@ def _predict(args) -> int:
     from .predictor import Predictor
 
     inputs, files = _read_inputs(args)  # read (and refuse) the inputs before loading the model
-    predictor = Predictor.load(args.model)
+    try:
+        predictor = Predictor.load(args.model, backend=args.backend)
+    except ImportError as error:  # the onnx extra is not installed: say so, as for any input that cannot be used
+        raise ValueError(str(error)) from error
     texts = [text for _, text in inputs]
     dates = [args.publication_date] * len(inputs) if args.publication_date else None
     if dates_by_name is not None:
@@ -256,6 +261,20 @@ def _link(args) -> int:
     events_path = Path(args.out) if args.out else run_dir / "events.jsonl"
     csv_path = Path(args.csv) if args.csv else (None if args.out else run_dir / "events.csv")
     _link_run(run_dir, events_path, csv_path, raw=args.csv_raw)
+    return EXIT_OK
+
+
+def _export_onnx(args) -> int:
+    from ..backends import export_onnx
+
+    if not Path(args.model).is_dir():
+        raise FileNotFoundError(f"no model folder at {args.model}")
+    try:
+        written = export_onnx(args.model, quantize=not args.no_int8)
+    except ImportError as error:
+        raise ValueError(str(error)) from error
+    for path in written:
+        print(f"wrote {path}")
     return EXIT_OK
 
 
@@ -484,6 +503,10 @@ def parser() -> argparse.ArgumentParser:
                          help="with --format csv: write cells as they are, without the leading quote that stops "
                               "spreadsheets running =, +, -, @ cells as formulas (for programs reading the CSV)")
     predict.add_argument("--progress", action="store_true")
+    predict.add_argument("--backend", choices=["torch", "onnx", "onnx-int8"], default="torch",
+                         help="torch (default); onnx: the float32 ONNX graph, the same figures on the CPU; onnx-int8: "
+                              "its int8 quantisation, faster, less accurate. Both need `conflict-ie export-onnx MODEL` "
+                              "first and the onnx extra")
     collection = predict.add_argument_group(
         "collections", "JSON lines, Parquet or CSV rows with text, id and publication_date (a file or a folder of "
                        "files), read through datasets; --out is a folder: incidents/ (one row per incident), errors/ "
@@ -534,6 +557,15 @@ def parser() -> argparse.ArgumentParser:
     link.add_argument("--csv-raw", action="store_true",
                       help="write CSV cells as they are (no leading quote against spreadsheet formulas)")
     link.set_defaults(run=_link)
+
+    onnx = commands.add_parser(
+        "export-onnx", help="write a model's tag pass as ONNX graphs (float32 and int8) into its folder",
+        description="Export the encoder and tag heads of a model folder to model.onnx (float32) and model.int8.onnx "
+                    "(int8 dynamic quantisation) in that folder, with onnx.json, for predict --backend onnx | "
+                    "onnx-int8. Offline; needs the onnx extra (pip install 'conflict-ie[onnx]').")
+    onnx.add_argument("model", metavar="MODEL", help="the model folder (written into)")
+    onnx.add_argument("--no-int8", action="store_true", help="write only the float32 graph")
+    onnx.set_defaults(run=_export_onnx)
 
     export = commands.add_parser(
         "export-datasets", help="write the configured corpora's splits as a datasets.DatasetDict",

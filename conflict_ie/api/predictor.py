@@ -16,6 +16,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
+
 from ..inference import InferenceRunner
 from ..incidents.assembly import assemble
 from ..model import load_model, resolve_device
@@ -55,25 +57,40 @@ def default_model_dir() -> Path:
 
 
 class Predictor:
-    def __init__(self, model, tokenizer, metadata: dict, batch_size: int = 16):
+    def __init__(self, model, tokenizer, metadata: dict, batch_size: int = 16, tagger=None, backend: str = "torch"):
         self.model = model
         self.tokenizer = tokenizer
         self.metadata = metadata
+        self.backend = backend
         # models from before layers were recorded learnt all three
         self.layers = tuple(layer for layer in LAYERS if layer in metadata.get("layers", LAYERS))
         self.untrained_layers = tuple(layer for layer in LAYERS if layer not in self.layers)
-        self.runner = InferenceRunner(model, tokenizer, batch_size=batch_size, layers=self.layers)
+        self.runner = InferenceRunner(model, tokenizer, batch_size=batch_size, layers=self.layers, tagger=tagger)
 
     @classmethod
-    def load(cls, path: str | Path | None = None, device: str = "auto", batch_size: int = 16) -> "Predictor":
+    def load(cls, path: str | Path | None = None, device: str = "auto", batch_size: int = 16, *,
+             backend: str = "torch", num_threads: int | None = None) -> "Predictor":
         """Load a model folder, checked before use (``load_model``). Without a path, the default model:
-        $CONFLICT_IE_MODEL, else runs/default/model under the working directory, else the user data folder."""
+        $CONFLICT_IE_MODEL, else runs/default/model under the working directory, else the user data folder.
+
+        ``backend``: "torch" (default), "onnx" (the float32 graph) or "onnx-int8" (its int8 quantisation), both
+        written by ``conflict-ie export-onnx``; the ONNX backends run on the CPU. ``num_threads``: intra-op threads of
+        the tag pass (default: torch's current setting; for torch it sets ``torch.set_num_threads``)."""
+        from ..backends import BACKENDS, load_tagger
+
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
         folder = Path(path) if path is not None else default_model_dir()
         if not folder.is_dir():
             raise FileNotFoundError(f"no trained model at {folder}. Train the default model first: {TRAIN_COMMAND}; "
                                     f"or give the path of a trained model folder")
-        model, tokenizer, metadata = load_model(folder, resolve_device(device))
-        return cls(model, tokenizer, metadata, batch_size)
+        if num_threads and backend == "torch":
+            torch.set_num_threads(num_threads)
+        model, tokenizer, metadata = load_model(folder, resolve_device(device) if backend == "torch" else "cpu")
+        tagger = load_tagger(backend, model, folder, num_threads or torch.get_num_threads())
+        if backend != "torch":
+            model.encoder = None  # the graph holds the encoder; relation scoring needs only the heads
+        return cls(model, tokenizer, metadata, batch_size, tagger, backend)
 
     @property
     def model_version(self) -> str:
