@@ -115,10 +115,9 @@ def measure_window(model: str | None, window: str, data: dict, threads: int) -> 
 
 def dev_f1(documents, results) -> dict:
     """The headline F1 of each layer on the dev documents, from predict()'s results (as `evaluate` scores)."""
-    from conflict_ie.evaluation.evaluate import score_documents
+    from conflict_ie.evaluation.evaluate import score_documents, to_documents
     from conflict_ie.evaluation.gold import gold_incidents
     from conflict_ie.evaluation.metrics import headline, incident_scores
-    from conflict_ie.evaluation.evaluate import to_documents
 
     metrics = score_documents(documents, to_documents(documents, results))
     with_incidents = [i for i, d in enumerate(documents) if {"triggers", "relations"} <= d.layers]
