@@ -37,7 +37,8 @@ ablation: train
 
 evaluate: install
 	$(PYTHON) -m conflict_ie evaluate --split dev --peer --out reports/default/dev \
-		--cross-validation runs/crossval --model-card model_cards/default.md
+		$(if $(wildcard runs/crossval/cross_validation.json),--cross-validation runs/crossval) \
+		--model-card model_cards/default.md
 	$(PYTHON) -m conflict_ie evaluate --split test --peer --out reports/default/test
 	$(PYTHON) -m conflict_ie evaluate --data annotations/seeds.json --out reports/default/seeds
 
