@@ -113,6 +113,18 @@ def _admin1_names() -> dict[tuple[str, str], str]:
 
 
 @functools.lru_cache(maxsize=1)
+def _region_countries() -> dict[str, frozenset[str]]:
+    """Name key of a first-level region (ISO 3166-2) -> the codes of the countries that have a region so named."""
+    import pycountry
+
+    regions: dict[str, set[str]] = {}
+    for subdivision in pycountry.subdivisions:
+        if subdivision.parent_code is None:
+            regions.setdefault(name_key(subdivision.name), set()).add(subdivision.code.split("-", 1)[0])
+    return {key: frozenset(codes) for key, codes in regions.items()}
+
+
+@functools.lru_cache(maxsize=1)
 def _country_index() -> dict[str, GazetteerEntry]:
     """Name key -> country, under its GeoNames name and its ISO names ("Syrian Arab Republic")."""
     import pycountry
@@ -150,7 +162,8 @@ def lookup(name: str, kind: str | None = None, prefer_countries: tuple[str, ...]
 
     ``within_countries`` (countries the article puts this place in) rules out candidates elsewhere;
     ``prefer_countries`` (countries the article names anywhere) ranks, and rules out cities known by the name only as
-    an alternate name in a country the article does not name. Then a country before a city
+    an alternate name in a country the article does not name; so does a first-level region of that name in another
+    country. Then a country before a city
     ("Georgia"), then the most populous.
     """
     key = name_key(name)
@@ -163,13 +176,15 @@ def lookup(name: str, kind: str | None = None, prefer_countries: tuple[str, ...]
     if not candidates:
         return None
     preferred = {name_key(c) for c in prefer_countries}
-    if preferred:
-        # A city that bears the name only as an alternate name, in a country the article never names, is a namesake
-        # ("Borno", the Nigerian state, is an alternate name of Borna in Germany): no entry beats a wrong one.
-        candidates = [e for e in candidates if e.kind == "country" or name_key(e.name) == key
-                      or name_key(e.country) in preferred]
-        if not candidates:
-            return None
+    # A city that bears the name only as an alternate name is a namesake when the article never names its country,
+    # or when the name is a first-level region of another country ("Borno", the Nigerian state, is an alternate
+    # name of Borna in Germany): no entry beats a wrong one.
+    region_countries = _region_countries().get(key, frozenset())
+    candidates = [e for e in candidates if e.kind == "country" or name_key(e.name) == key
+                  or (not preferred or name_key(e.country) in preferred)
+                  and (not region_countries or e.country_code in region_countries)]
+    if not candidates:
+        return None
     return max(candidates, key=lambda e: (e.kind == "country", name_key(e.country) in preferred, e.population))
 
 
