@@ -205,13 +205,7 @@ def acled_row_from_incident_row(row: dict) -> dict:
 def rows_to_csv(incident_rows_: list[dict], raw: bool = False) -> str:
     """ACLED-style CSV from flat incident rows (``incident_rows``, or a Parquet / JSON lines file of them), the
     same cells ``to_csv`` writes for the same incidents."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=ACLED_COLUMNS)
-    writer.writeheader()
-    for row in incident_rows_:
-        acled = acled_row_from_incident_row(row)
-        writer.writerow(acled if raw else {key: spreadsheet_cell(value) for key, value in acled.items()})
-    return buffer.getvalue()
+    return csv_text(ACLED_COLUMNS, (acled_row_from_incident_row(row) for row in incident_rows_), raw)
 
 
 # A cell starting with one of these is run as a formula by common spreadsheet programs (OWASP, "CSV Injection").
@@ -227,17 +221,21 @@ def spreadsheet_cell(value):
     return value
 
 
-def to_csv(named_results: list[tuple[str, ArticleResult]], raw: bool = False) -> str:
-    """ACLED-style CSV, one row per incident. Text cells that a spreadsheet would run as a formula are
+def csv_text(columns: list[str], rows, raw: bool = False) -> str:
+    """CSV of ``rows`` (dicts) under ``columns``. Text cells that a spreadsheet would run as a formula are
     neutralised (see ``spreadsheet_cell``); ``raw=True`` writes every value as it is, for programs."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=ACLED_COLUMNS)
+    writer = csv.DictWriter(buffer, fieldnames=columns)
     writer.writeheader()
-    for name, result in named_results:
-        for incident in result.incidents:
-            row = acled_row(name, incident)
-            writer.writerow(row if raw else {key: spreadsheet_cell(value) for key, value in row.items()})
+    for row in rows:
+        writer.writerow(row if raw else {key: spreadsheet_cell(value) for key, value in row.items()})
     return buffer.getvalue()
+
+
+def to_csv(named_results: list[tuple[str, ArticleResult]], raw: bool = False) -> str:
+    """ACLED-style CSV, one row per incident (``csv_text``)."""
+    return csv_text(ACLED_COLUMNS, (acled_row(name, incident) for name, result in named_results
+                                    for incident in result.incidents), raw)
 
 
 def text_identity(text: str) -> dict:
@@ -339,13 +337,7 @@ def event_row(event) -> dict:
 def events_to_csv(events, raw: bool = False) -> str:
     """ACLED-style CSV, one row per linked event; text cells neutralised against spreadsheet formulas unless
     ``raw`` (``spreadsheet_cell``)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EVENT_COLUMNS)
-    writer.writeheader()
-    for event in events:
-        row = event_row(event)
-        writer.writerow(row if raw else {key: spreadsheet_cell(value) for key, value in row.items()})
-    return buffer.getvalue()
+    return csv_text(EVENT_COLUMNS, (event_row(event) for event in events), raw)
 
 
 def events_to_jsonl(events) -> str:
