@@ -1,7 +1,7 @@
 """Time and memory of predict() against the length of one article, from 1 thousand to 3 million characters,
 and against the number of articles in one call.
 
-    python benchmarks/length_curve.py [--model DIR] [--backend torch|onnx|onnx-int8] [--lengths 1000,10000,...]
+    python benchmarks/length_curve.py [--model DIR] [--backend torch|torch-bf16|onnx|onnx-int8] [--lengths 1000,10000,...]
                                       [--counts 1,10,100,...] [--threads 2] [--out FILE.md]
 
 Each length runs in a fresh process (so its peak resident memory is its own): the model loads, then one article
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="model folder (default: the default model)")
     parser.add_argument("--lengths", default=",".join(map(str, DEFAULT_LENGTHS)))
     parser.add_argument("--counts", default="", help="numbers of articles per call, comma-separated ('' for none)")
-    parser.add_argument("--backend", default="torch", help="torch, onnx or onnx-int8")
+    parser.add_argument("--backend", default="torch", help="torch, torch-bf16, onnx or onnx-int8")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=None, help="also write the table (markdown) here")
     parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)  # a child process's length

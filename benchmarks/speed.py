@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=None, help="model folder (default: the default model)")
     parser.add_argument("--config", default="configs/default.yaml", help="whose dev split to read")
-    parser.add_argument("--backends", default="torch,onnx,onnx-int8", help="our backends to run, comma-separated")
+    parser.add_argument("--backends", default="torch,torch-bf16,onnx,onnx-int8", help="our backends to run, comma-separated")
     parser.add_argument("--windows", default="256/64,256/32,128/32,384/64,512/128",
                         help="MAX_LENGTH/STRIDE windows to score on dev with torch, comma-separated ('' for none)")
     parser.add_argument("--threads", type=int, default=2)

@@ -1,5 +1,6 @@
-"""Where the tag pass runs: torch (the default), or ONNX Runtime on a graph exported from the same weights, in
-float32 or with int8 dynamic quantisation (``pip install 'conflict-ie[onnx]'``).
+"""Where the tag pass runs: torch in float32 (the default) or in bfloat16 autocast ("torch-bf16": about twice as
+fast on CPUs with AMX or AVX512-BF16, slower elsewhere), or ONNX Runtime on a graph exported from the same
+weights, in float32 or with int8 dynamic quantisation (``pip install 'conflict-ie[onnx]'``).
 
 Only the tag pass (encoder, word shapes, the three tag heads: tag probabilities and the features) is exported;
 relation scoring, decoding and incident assembly stay the same Python for every backend, so a backend changes
@@ -10,7 +11,9 @@ the numbers the decoder reads and nothing else. ``conflict-ie export-onnx MODEL`
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 from pathlib import Path
 
 import torch
@@ -24,25 +27,42 @@ ONNX_INT8_FILE = "model.int8.onnx"
 ONNX_METADATA_FILE = "onnx.json"
 # backend name -> the graph file it runs (None: torch). "onnx" is the float32 graph: it gives torch's figures;
 # int8 is faster but lost 0.01-0.03 dev F1 per layer on the default model (reports/benchmarks/speed.md).
-BACKENDS: dict[str, str | None] = {"torch": None, "onnx": ONNX_FILE, "onnx-int8": ONNX_INT8_FILE}
+BACKENDS: dict[str, str | None] = {"torch": None, "torch-bf16": None, "onnx": ONNX_FILE, "onnx-int8": ONNX_INT8_FILE}
 INSTALL_HINT = "pip install 'conflict-ie[onnx]'  (onnxruntime and onnx)"
 INPUTS = ("input_ids", "attention_mask", "shapes")
 OUTPUTS = ("features", "entity", "trigger", "role")
 
 
 class TorchTagger:
-    """The tag pass on the torch model."""
+    """The tag pass on the torch model; with ``dtype`` (torch.bfloat16) its matrix products run in that type under
+    autocast, and the features and probabilities handed on are float32 again, so relation scoring and decoding
+    are the same code either way (relation scoring stays float32: autocast's casts cost more than its small
+    products save)."""
 
-    def __init__(self, model: ExtractionModel):
+    def __init__(self, model: ExtractionModel, dtype: torch.dtype | None = None):
         self.model = model
+        self.dtype = dtype
 
+    def _autocast(self):
+        return (torch.autocast(next(self.model.parameters()).device.type, dtype=self.dtype)
+                if self.dtype is not None else contextlib.nullcontext())
+
+    @torch.inference_mode()
     def __call__(self, batch) -> TagProbabilities:
-        return self.model.tag_probabilities(batch.to(next(self.model.parameters()).device))
+        device = next(self.model.parameters()).device
+        with self._autocast():
+            tags = self.model.tag_probabilities(batch.to(device))
+        return tags if self.dtype is None else TagProbabilities(
+            features=tags.features.float(), entity=tags.entity, trigger=tags.trigger, role=tags.role)
 
+    @torch.inference_mode()
     def encode(self, batch) -> torch.Tensor:
         """The bare encoder over a batch: the floor of the tag pass's cost (the benchmark times it)."""
-        batch = batch.to(next(self.model.parameters()).device)
-        return self.model.encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
+        device = next(self.model.parameters()).device
+        batch = batch.to(device)
+        with self._autocast():
+            return self.model.encoder(input_ids=batch.input_ids,
+                                      attention_mask=batch.attention_mask).last_hidden_state
 
 
 class OnnxTagger:
@@ -128,6 +148,11 @@ def load_tagger(backend: str, model: ExtractionModel, folder: Path, threads: int
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
     file = BACKENDS[backend]
+    if backend == "torch-bf16":
+        if next(model.parameters()).device.type == "cpu" and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+            logging.getLogger(__name__).warning(
+                "this CPU has no native bfloat16 (AMX or AVX512-BF16): torch-bf16 will be slower than torch")
+        return TorchTagger(model, torch.bfloat16)
     if file is None:
         return TorchTagger(model)
     _import("onnxruntime")

@@ -11,6 +11,7 @@ batch of pairs carries the (head, tail) span of every row, so nothing downstream
 from __future__ import annotations
 
 import bisect
+import functools
 import random
 from dataclasses import dataclass, field
 
@@ -40,26 +41,27 @@ SHAPE_COUNT = len(SHAPES) * 2  # times "starts a word" / "continues a word"
 
 
 def token_shape(text: str, char_start: int, char_end: int) -> int:
-    piece = text[char_start:char_end]
-    if not piece:
+    if char_end <= char_start:
         return 0
-    if any(c.isdigit() for c in piece):
-        shape = 4
-    elif piece.isalpha():
-        if piece.islower():
-            shape = 1
-        elif piece.isupper():
-            shape = 3 if len(piece) > 1 else 2
-        elif piece[0].isupper():
-            shape = 2
-        else:
-            shape = 6
-    elif all(not c.isalnum() for c in piece):
-        shape = 5
-    else:
-        shape = 6
     starts_word = char_start == 0 or not text[char_start - 1].isalnum()
-    return shape + (0 if starts_word else len(SHAPES))
+    return _piece_shape(text[char_start:char_end]) + (0 if starts_word else len(SHAPES))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _piece_shape(piece: str) -> int:
+    """The shape of a token's characters (cached: the same few thousand pieces make up most text, and this ran
+    once per token of every document predicted)."""
+    if any(c.isdigit() for c in piece):
+        return 4
+    if piece.isalpha():
+        if piece.islower():
+            return 1
+        if piece.isupper():
+            return 3 if len(piece) > 1 else 2
+        return 2 if piece[0].isupper() else 6
+    if all(not c.isalnum() for c in piece):
+        return 5
+    return 6
 
 
 @dataclass

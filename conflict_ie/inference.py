@@ -119,7 +119,26 @@ class InferenceRunner:
         ordered = sorted(windows, key=lambda w: w.token_end - w.token_start)
         for window, probs, features in self._tag_pass(documents, ordered):
             decoders[window.doc_index].add(window, probs, features)
+        for decoder in decoders:
+            decoder.decode_spans(len(decoder.document))
+        self._score_together(decoders)
         return [decoder.finish() for decoder in decoders]
+
+    def _score_together(self, decoders: list["_DocumentDecoder"]) -> None:
+        """The relations of every window of several fully decoded documents, scored in one batch (one call per
+        document cost more in overhead than in arithmetic) and handed back to each document's decoder."""
+        ready = [decoder.take_ready(len(decoder.document)) for decoder in decoders]
+        items = [item for document_ready in ready for item in document_ready]
+        head, tail, probs = self.score_windows(items) if items else (None, None, None)
+        offset, first_pair = 0, 0
+        for decoder, document_ready in zip(decoders, ready):
+            spans = sum(len(inside) for _, _, inside in document_ready)
+            if spans:  # pairs come window by window, so a document's pairs are the run of heads in its span range
+                last_pair = int(torch.searchsorted(head, offset + spans))
+                decoder.vote_scored(document_ready, head[first_pair:last_pair] - offset,
+                                    tail[first_pair:last_pair] - offset, probs[first_pair:last_pair])
+                offset, first_pair = offset + spans, last_pair
+            decoder.settle(len(decoder.document))
 
     def _run_long(self, document: EncodedDocument) -> DecodedText:
         """One long document, streamed: windows in text order, decoded and scored as soon as they are final."""
@@ -229,6 +248,13 @@ class _DocumentDecoder:
 
     def _decode(self, cut: int) -> None:
         """Decode tokens ``base .. cut - 1``, score the windows that lie before ``cut``, drop what is done."""
+        self.decode_spans(cut)
+        self._score_windows_before(cut)
+
+    def decode_spans(self, cut: int) -> None:
+        """Decode tokens ``base .. cut - 1`` into spans and drop their tag sums; relations wait."""
+        if cut <= self.base:
+            return
         for index, ((layer, tags), probs) in enumerate(zip(TAG_LAYERS, self._merged(cut - self.base))):
             new = decode_tags(probs, tags, self.document, self.base) if layer in self.runner.layers else []
             self.spans[index] += new
@@ -242,22 +268,35 @@ class _DocumentDecoder:
         self.sums = [total[done:].clone() for total in self.sums]
         self.count = self.count[done:].clone()
         self.base = cut
-        self._score_windows_before(cut)
 
     def _score_windows_before(self, cut: int) -> None:
+        ready = self.take_ready(cut)
+        if ready:
+            self.vote_scored(ready, *self.runner.score_windows(ready))
+        self.settle(cut)
+
+    def take_ready(self, cut: int) -> list[tuple[Window, torch.Tensor, list[TokenSpan]]]:
+        """The pending windows that lie before ``cut`` and hold a pair to score, with their decoded spans; the
+        others before ``cut`` are dropped (nothing to score)."""
         if "relations" not in self.runner.layers:
-            return
+            return []
         self.pending.sort(key=lambda item: item[0].token_start)
         ready = [(window, features, self._inside(window)) for window, features in self.pending
                  if window.token_end <= cut]
         self.pending = [item for item in self.pending if item[0].token_end > cut]
-        ready = [item for item in ready if len(item[2]) >= 2]
-        if ready:
-            head, tail, probs = self.runner.score_windows(ready)
-            spans = [span for _, _, inside in ready for span in inside]
-            numbers = torch.tensor([self.number[id(span)] for span in spans], dtype=torch.long)
-            starts = torch.tensor([span.token_start for span in spans], dtype=torch.long)
-            self._vote(numbers[head], numbers[tail], torch.minimum(starts[head], starts[tail]), probs)
+        return [item for item in ready if len(item[2]) >= 2]
+
+    def vote_scored(self, ready, head: torch.Tensor, tail: torch.Tensor, probs: torch.Tensor) -> None:
+        """Count the scored pairs of ``ready`` (from ``take_ready``; head and tail index its spans end to end)."""
+        spans = [span for _, _, inside in ready for span in inside]
+        numbers = torch.tensor([self.number[id(span)] for span in spans], dtype=torch.long)
+        starts = torch.tensor([span.token_start for span in spans], dtype=torch.long)
+        self._vote(numbers[head], numbers[tail], torch.minimum(starts[head], starts[tail]), probs)
+
+    def settle(self, cut: int) -> None:
+        """Settle the pairs no pending window can score any more (all windows before ``cut`` are scored)."""
+        if "relations" not in self.runner.layers:
+            return
         frontier = self.pending[0][0].token_start if self.pending else cut
         self.votes.settle(frontier)
         self.quiet.settle(frontier)

@@ -1,5 +1,6 @@
-"""Batched relation scoring gives the relations of the pair-by-pair scoring it replaced (the model's own
-``relation_probabilities`` on one window's candidate pairs at a time), on the tiny test model."""
+"""Batched relation scoring (every window of a group of documents in one pass) gives the relations of the
+pair-by-pair scoring it replaced (the model's own ``relation_probabilities`` on one window's candidate pairs at a
+time, document by document), on the tiny test model."""
 
 from __future__ import annotations
 
@@ -35,6 +36,12 @@ def _score_pair_by_pair(self, cut: int) -> None:
     self.votes.settle(self.pending[0][0].token_start if self.pending else cut)
 
 
+def _score_document_by_document(self, decoders) -> None:
+    """The runner's step before documents were scored together: each document's windows on their own."""
+    for decoder in decoders:
+        decoder._score_windows_before(len(decoder.document))
+
+
 @pytest.fixture(scope="module")
 def tiny(tiny_model_dir):
     model, tokenizer, _ = load_model(tiny_model_dir)
@@ -51,6 +58,7 @@ def test_batched_relations_match_pair_by_pair(tiny, seed_texts, monkeypatch, win
     runner = InferenceRunner(model, tokenizer, windows_per_chunk=windows_per_chunk)
     batched = runner.run(_texts(seed_texts))
     monkeypatch.setattr(_DocumentDecoder, "_score_windows_before", _score_pair_by_pair)
+    monkeypatch.setattr(InferenceRunner, "_score_together", _score_document_by_document)
     reference = runner.run(_texts(seed_texts))
     assert sum(len(r.relations) for r in reference) > 20  # the comparison covers many relations
     for new, old in zip(batched, reference):

@@ -83,7 +83,7 @@ def _read_inputs(args):
 def _predict(args) -> int:
     if args.input_format not in (None, "files") or args.engine == "ray":
         if args.backend != "torch":
-            raise UsageError("--backend is for article files; collections run on torch")
+            raise UsageError("--backend is for article files; collections run on torch (float32)")
         return _predict_collection(args)
     if args.format == "parquet":
         raise UsageError("--format parquet is for collections (--input-format jsonl|parquet|csv or --engine ray)")
@@ -503,10 +503,11 @@ def parser() -> argparse.ArgumentParser:
                          help="with --format csv: write cells as they are, without the leading quote that stops "
                               "spreadsheets running =, +, -, @ cells as formulas (for programs reading the CSV)")
     predict.add_argument("--progress", action="store_true")
-    predict.add_argument("--backend", choices=["torch", "onnx", "onnx-int8"], default="torch",
-                         help="torch (default); onnx: the float32 ONNX graph, the same figures on the CPU; onnx-int8: "
-                              "its int8 quantisation, faster, less accurate. Both need `conflict-ie export-onnx MODEL` "
-                              "first and the onnx extra")
+    predict.add_argument("--backend", choices=["torch", "torch-bf16", "onnx", "onnx-int8"], default="torch",
+                         help="torch (default, float32); torch-bf16: bfloat16 matrix products, about twice as fast "
+                              "on CPUs with AMX or AVX512-BF16 (slower on others); onnx: the float32 ONNX graph, the "
+                              "same figures on the CPU; onnx-int8: its int8 quantisation, faster, less accurate. The "
+                              "onnx backends need `conflict-ie export-onnx MODEL` first and the onnx extra")
     collection = predict.add_argument_group(
         "collections", "JSON lines, Parquet or CSV rows with text, id and publication_date (a file or a folder of "
                        "files), read through datasets; --out is a folder: incidents/ (one row per incident), errors/ "
