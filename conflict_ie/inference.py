@@ -181,7 +181,8 @@ class InferenceRunner:
             return head, tail, torch.zeros((0, len(RELATION_CLASSES)))
         probs = self.model.pair_probabilities(torch.cat(vectors), torch.cat(labels).to(self.device),
                                               head.to(self.device), tail.to(self.device),
-                                              torch.cat(distances).to(self.device)).cpu()
+                                              torch.cat(distances).to(self.device),
+                                              getattr(self.tagger, "dtype", None)).cpu()
         return head, tail, probs
 
 

@@ -82,8 +82,6 @@ def _read_inputs(args):
 
 def _predict(args) -> int:
     if args.input_format not in (None, "files") or args.engine == "ray":
-        if args.backend != "torch":
-            raise UsageError("--backend is for article files; collections run on torch (float32)")
         return _predict_collection(args)
     if args.format == "parquet":
         raise UsageError("--format parquet is for collections (--input-format jsonl|parquet|csv or --engine ray)")
@@ -160,14 +158,15 @@ def _predict_collection(args) -> int:
         summary = predict_with_ray(args.inputs[0], args.out, args.model, input_format=input_format,
                                    output_format=output_format, concurrency=args.concurrency,
                                    num_gpus=args.num_gpus, details=args.details, max_chars=args.max_chars,
-                                   log=lambda message: print(message, file=sys.stderr))
+                                   log=lambda message: print(message, file=sys.stderr), backend=args.backend)
     else:
         from .collections import predict_collection
 
         summary = predict_collection(args.inputs[0], args.out, model=args.model, input_format=input_format,
                                      output_format=output_format, shard_size=args.shard_size, resume=args.resume,
                                      details=args.details, max_chars=args.max_chars, streaming=args.streaming,
-                                     progress=args.progress, log=lambda message: print(message, file=sys.stderr))
+                                     progress=args.progress, log=lambda message: print(message, file=sys.stderr),
+                                     backend=args.backend)
     for line in summary.lines():
         print(line, file=sys.stderr)
     if args.link:

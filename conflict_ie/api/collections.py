@@ -53,7 +53,7 @@ ERROR_ROW_COLUMNS: dict[str, str] = {"article_id": "string", "row": "int64", "so
                                      "stage": "string", "error": "string"}
 # the settings a resumed run must share with the run it continues
 IDENTITY_KEYS = ("input", "input_format", "shard_size", "output_format", "details", "max_chars", "model",
-                 "model_version")
+                 "model_version", "backend")
 
 
 class ArticleError(ValueError):
@@ -393,10 +393,11 @@ def predict_collection(source, out_dir: str | Path, *, model: str | Path | None 
                        input_format: str | None = None, output_format: str = "parquet",
                        shard_size: int = DEFAULT_SHARD_SIZE, resume: bool = False, details: bool = False,
                        max_chars: int = DEFAULT_MAX_CHARS, streaming: bool = False, cache_dir=None,
-                       progress: bool = False, log: Callable[[str], None] | None = None) -> RunSummary:
+                       progress: bool = False, log: Callable[[str], None] | None = None,
+                       backend: str = "torch") -> RunSummary:
     """Predict every article of a collection into ``out_dir``, a shard at a time (see the module's docstring).
     ``source``: a JSON lines, Parquet or CSV file or folder, or a ``datasets.Dataset``/``IterableDataset``.
-    ``predictor``: a loaded ``Predictor`` (else ``model`` is loaded, or the default model)."""
+    ``predictor``: a loaded ``Predictor`` (else ``model`` is loaded, or the default model, on ``backend``)."""
     from tqdm.auto import tqdm
 
     if output_format not in OUTPUT_FORMATS:
@@ -410,12 +411,12 @@ def predict_collection(source, out_dir: str | Path, *, model: str | Path | None 
         from .predictor import Predictor, default_model_dir
 
         model = Path(model) if model is not None else default_model_dir()
-        predictor = Predictor.load(model)
+        predictor = Predictor.load(model, backend=backend)
     identity = {"input": input_identity(source), "input_format": input_format or (
                     format_of(source) if isinstance(source, (str, Path)) else "dataset"),
                 "shard_size": shard_size, "output_format": output_format, "details": details,
                 "max_chars": max_chars, "model": str(Path(model).absolute()) if model is not None else None,
-                "model_version": predictor.model_version}
+                "model_version": predictor.model_version, "backend": getattr(predictor, "backend", None)}
     manifest = open_run(out_dir, identity, resume)
     done = {int(number) for number in manifest["shards"]}
     columns = dataset.column_names

@@ -41,14 +41,15 @@ class ArticleBatchPredictor:
 
     def __init__(self, model_dir: str, *, device: str = "cpu", num_threads: int | None = None,
                  max_chars: int = DEFAULT_MAX_CHARS, details: bool = False, has_id: bool = True,
-                 batch_size: int = 16):
+                 batch_size: int = 16, backend: str = "torch"):
         if num_threads:
             import torch
 
             torch.set_num_threads(num_threads)
         from .predictor import Predictor
 
-        self.predictor = Predictor.load(model_dir, device=device, batch_size=batch_size)
+        self.predictor = Predictor.load(model_dir, device=device, batch_size=batch_size, backend=backend,
+                                        num_threads=num_threads)
         self.max_chars, self.details, self.has_id = max_chars, details, has_id
 
     def __call__(self, batch):
@@ -134,10 +135,11 @@ def predict_with_ray(source, out_dir: str | Path, model_dir: str | Path | None =
                      input_format: str | None = None, output_format: str = "parquet", concurrency: int = 1,
                      num_cpus: float = 1, num_gpus: float | None = None, batch_size: int = 64,
                      details: bool = False, max_chars: int = DEFAULT_MAX_CHARS, address: str | None = None,
-                     ray_num_cpus: int | None = None, log=None) -> RunSummary:
+                     ray_num_cpus: int | None = None, log=None, backend: str = "torch") -> RunSummary:
     """Predict every article of ``source`` on Ray into ``out_dir`` (see the module's docstring). ``concurrency``
     actors, each with ``num_cpus`` cores (torch uses as many threads) and ``num_gpus`` GPUs (default: 1 when the
-    cluster has a GPU, else 0); ``batch_size`` articles per ``map_batches`` call. Returns the counts."""
+    cluster has a GPU, else 0); ``batch_size`` articles per ``map_batches`` call; ``backend`` as for
+    ``Predictor.load``. Returns the counts."""
     import ray
     import ray.data
 
@@ -171,7 +173,7 @@ def predict_with_ray(source, out_dir: str | Path, model_dir: str | Path | None =
         compute=ray.data.ActorPoolStrategy(size=concurrency), num_cpus=num_cpus, num_gpus=num_gpus,
         fn_constructor_kwargs={"model_dir": str(model_dir), "device": "cuda" if num_gpus else "cpu",
                                "num_threads": max(1, int(num_cpus)), "max_chars": max_chars, "details": details,
-                               "has_id": has_id},
+                               "has_id": has_id, "backend": backend},
     ).materialize()  # predicted once; the object store spills to disk when the results outgrow memory
 
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -39,7 +39,7 @@ class Counting:
     def __init__(self, predictor, interrupt_after: int | None = None, fail_on: str | None = None):
         self.predictor, self.interrupt_after, self.fail_on = predictor, interrupt_after, fail_on
         self.calls, self.texts = 0, 0
-        self.model_version = predictor.model_version
+        self.model_version, self.backend = predictor.model_version, predictor.backend
 
     def predict(self, texts, publication_dates=None):
         if self.interrupt_after is not None and self.calls >= self.interrupt_after:
@@ -187,6 +187,9 @@ def test_cli_predicts_a_collection_and_resumes(tiny_model_dir, articles, tmp_pat
     err = capsys.readouterr().err
     assert "3 shard(s) finished by an earlier run were skipped" in err and "0 article(s) in 0 shard(s)" in err
     assert "holds 7 article(s)" in err and "(id 'empty'): no text" in err
+    # a run's backend is part of its identity: resuming it on another would mix two models' numbers
+    assert main(command + ["--resume", "--backend", "torch-bf16"]) == 2
+    assert "backend: 'torch' then, 'torch-bf16' now" in capsys.readouterr().err
     assert main(["predict", "--input-format", "jsonl", str(tmp_path / "feed.jsonl"), "--format", "table"]) == 2
     assert "--out" in capsys.readouterr().err
 
