@@ -124,6 +124,9 @@ def test_types():
     assert linked(record("a", type="Shelling"), record("b"))  # "rocket attack" and "air strike" of one strike
     assert linked(record("a", type="Attack"), record("b"))  # the catch-all
     assert not linked(record("a", type="Abduction"), record("b"))
+    # one assault read as "clashes" by one outlet and "an explosion" or "an air strike" by another
+    assert linked(record("a", type="ArmedClash"), record("b", type="Explosion"))
+    assert not linked(record("a", type="ArmedClash"), record("b", type="Abduction"))
 
 
 def test_casualty_figures():
