@@ -299,10 +299,12 @@ def _sentences_holding(sentence_ranges: list[tuple[int, int]], starts: list[int]
 def _incident(text, triggers, roles, places: PlaceIndex, sentence_ranges, sentence_starts, publication_date,
               armed_members: frozenset = frozenset()) -> Incident:
     by_role: dict[str, list[SpanPrediction]] = {label: [] for label in ROLE_FIELDS}
-    for relation in sorted(roles, key=lambda r: (r.tail.start, r.tail.end)):
-        bucket = by_role[relation.label]
-        if all((s.start, s.end) != (relation.tail.start, relation.tail.end) for s in bucket):
-            bucket.append(relation.tail)
+    seen: set[tuple[str, int, int]] = set()  # a filler once per role (a set: an incident of a long article can
+    for relation in sorted(roles, key=lambda r: (r.tail.start, r.tail.end)):  # hold thousands)
+        key = (relation.label, relation.tail.start, relation.tail.end)
+        if key not in seen:
+            seen.add(key)
+            by_role[relation.label].append(relation.tail)
     weights: dict[str, float] = {}
     for trigger in triggers:
         weights[trigger.label] = weights.get(trigger.label, 0.0) + trigger.score
