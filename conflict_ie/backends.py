@@ -35,9 +35,9 @@ OUTPUTS = ("features", "entity", "trigger", "role")
 
 class TorchTagger:
     """The tag pass on the torch model; with ``dtype`` (torch.bfloat16) its matrix products run in that type under
-    autocast, and the features and probabilities handed on are float32 again, so relation scoring and decoding
-    are the same code either way (relation scoring stays float32: autocast's casts cost more than its small
-    products save)."""
+    autocast, and the features and probabilities handed on are float32 again, so decoding is the same code either
+    way. Relation scoring reads ``dtype`` too: the runner passes it to ``pair_probabilities``, whose per-pair sums
+    then run in it (autocast there cost more in casts than its small products saved)."""
 
     def __init__(self, model: ExtractionModel, dtype: torch.dtype | None = None):
         self.model = model

@@ -76,8 +76,8 @@ class Predictor:
         ``backend``: "torch" (default, float32), "torch-bf16" (the same weights with bfloat16 matrix products: about
         twice as fast on CPUs with AMX or AVX512-BF16, within 0.01 dev F1 of torch), "onnx" (the float32 graph) or
         "onnx-int8" (its int8 quantisation), both written by ``conflict-ie export-onnx``; the ONNX backends run on
-        the CPU. ``num_threads``: intra-op threads of
-        the tag pass (default: torch's current setting; for torch it sets ``torch.set_num_threads``)."""
+        the CPU. ``num_threads``: intra-op threads of the tag pass (default: torch's current setting; for the torch
+        backends it sets ``torch.set_num_threads``)."""
         from ..backends import BACKENDS, load_tagger
 
         if backend not in BACKENDS:

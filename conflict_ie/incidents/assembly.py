@@ -299,8 +299,9 @@ def _sentences_holding(sentence_ranges: list[tuple[int, int]], starts: list[int]
 def _incident(text, triggers, roles, places: PlaceIndex, sentence_ranges, sentence_starts, publication_date,
               armed_members: frozenset = frozenset()) -> Incident:
     by_role: dict[str, list[SpanPrediction]] = {label: [] for label in ROLE_FIELDS}
-    seen: set[tuple[str, int, int]] = set()  # a filler once per role (a set: an incident of a long article can
-    for relation in sorted(roles, key=lambda r: (r.tail.start, r.tail.end)):  # hold thousands)
+    # each filler once per role; a set, as an incident of a long article can hold thousands of fillers
+    seen: set[tuple[str, int, int]] = set()
+    for relation in sorted(roles, key=lambda r: (r.tail.start, r.tail.end)):
         key = (relation.label, relation.tail.start, relation.tail.end)
         if key not in seen:
             seen.add(key)

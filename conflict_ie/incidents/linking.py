@@ -510,10 +510,10 @@ def group_keys(record: LinkRecord) -> list[tuple[str | None, str | None, str | N
     """The groups a record joins inside a country-day block: (first-level region, type family, locality). None
     in a part means unknown, and meets every value; two known values must be equal. The region is the record's
     admin1 (``places_rule`` vetoes two known, different ones); the family groups the types ``types_rule``
-    accepts together (armed violence: remote violence and armed clashes; abduction; the catch-all Attack has none); the localities
-    are the place names the record's hierarchies give below its region ("Kafr Jallis"), one group each, or None
-    when the region is unknown or some place of the record is only a region or a country (it may nest any town's
-    report).
+    accepts together (armed violence: remote violence and armed clashes; abduction; the catch-all Attack has
+    none); the localities are the place names the record's hierarchies give below its region ("Kafr Jallis"),
+    one group each, or None when the region is unknown or some place of the record is only a region or a country
+    (it may nest any town's report).
     So blocking never keeps apart two records the rules could link."""
     family = ("armed" if record.type in ARMED_VIOLENCE else None if record.type == CATCH_ALL_TYPE
               else record.type or None)
