@@ -43,3 +43,10 @@ def test_bf16_predicts_offsets_into_the_text(tiny_model_dir, seed_texts, tmp_pat
 def test_an_unknown_backend_is_refused(tiny_model_dir):
     with pytest.raises(ValueError, match="torch-bf16"):
         Predictor.load(tiny_model_dir, device="cpu", backend="bf16")
+
+
+def test_the_command_line_offers_every_backend():
+    from conflict_ie.backends import BACKENDS
+
+    assert cli.BACKEND_CHOICES == tuple(BACKENDS)
+    assert cli.parser().parse_args(["serve", "--backend", "torch-bf16"]).backend == "torch-bf16"

@@ -435,6 +435,12 @@ def _version() -> str:
     return f"conflict-ie {__version__} (Python {sys.version.split()[0]})"
 
 
+# the names conflict_ie.backends.BACKENDS runs (written out here: importing it would load torch for every --help)
+BACKEND_CHOICES = ("torch", "torch-bf16", "onnx", "onnx-int8")
+BACKEND_HELP = ("torch (default, float32); torch-bf16: bfloat16 matrix products, about twice as fast on CPUs with AMX "
+                "or AVX512-BF16 (slower on others); onnx: the float32 ONNX graph, the same figures on the CPU; "
+                "onnx-int8: its int8 quantisation, faster, less accurate. The onnx backends need `conflict-ie "
+                "export-onnx MODEL` first and the onnx extra")
 MODEL_HELP = ("model folder (default: $CONFLICT_IE_MODEL, else runs/default/model in the working directory, else "
               "~/.local/share/conflict-ie/models/default)")
 
@@ -502,11 +508,7 @@ def parser() -> argparse.ArgumentParser:
                          help="with --format csv: write cells as they are, without the leading quote that stops "
                               "spreadsheets running =, +, -, @ cells as formulas (for programs reading the CSV)")
     predict.add_argument("--progress", action="store_true")
-    predict.add_argument("--backend", choices=["torch", "torch-bf16", "onnx", "onnx-int8"], default="torch",
-                         help="torch (default, float32); torch-bf16: bfloat16 matrix products, about twice as fast "
-                              "on CPUs with AMX or AVX512-BF16 (slower on others); onnx: the float32 ONNX graph, the "
-                              "same figures on the CPU; onnx-int8: its int8 quantisation, faster, less accurate. The "
-                              "onnx backends need `conflict-ie export-onnx MODEL` first and the onnx extra")
+    predict.add_argument("--backend", choices=BACKEND_CHOICES, default="torch", help=BACKEND_HELP)
     collection = predict.add_argument_group(
         "collections", "JSON lines, Parquet or CSV rows with text, id and publication_date (a file or a folder of "
                        "files), read through datasets; --out is a folder: incidents/ (one row per incident), errors/ "
@@ -748,7 +750,7 @@ def _serve(args) -> int:
         print(f"warning: listening on {args.host}, not only this machine: the service has no authentication, so "
               "anyone who can reach the port can use the model and queue retraining. Put it behind an "
               "authenticating proxy, or use --host 127.0.0.1 (the default).", file=sys.stderr)
-    predictor = Predictor.load(args.model)  # once, before listening: a wrong model folder fails here
+    predictor = Predictor.load(args.model, backend=args.backend)  # once, before listening: a bad folder fails here
     jobs_dir = args.jobs_dir or ("runs/retrain" if args.train_config else None)
     retrain = None
     if jobs_dir is not None:
@@ -800,6 +802,7 @@ def _add_serve(commands) -> None:
                     "ML backend (pre-annotations as annotators open tasks; its webhook queues retraining). Listens on "
                     "127.0.0.1 unless --host says otherwise; there is no authentication.")
     serve.add_argument("--model", default=None, help=MODEL_HELP)
+    serve.add_argument("--backend", choices=BACKEND_CHOICES, default="torch", help=BACKEND_HELP)
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 opens it to "
                             "every network the machine is on)")

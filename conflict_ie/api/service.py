@@ -229,6 +229,7 @@ def model_description(predictor, limits: ServiceLimits) -> dict[str, Any]:
                                         "relations": list(RELATION_LABELS), "role_fillers": list(ROLE_FILLER_LABELS)}
     return {
         "model_version": predictor.model_version,
+        "backend": getattr(predictor, "backend", "torch"),
         "conflict_ie_version": __version__,
         "trained_with": metadata.get("library_versions", {}).get("conflict_ie"),
         "format_version": metadata.get("format_version"),

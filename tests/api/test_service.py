@@ -71,6 +71,7 @@ def test_health_and_model(http, predictor):
 
     model = http.get("/model").json()
     assert model["model_version"] == predictor.model_version
+    assert model["backend"] == "torch"
     assert model["layers"] == list(predictor.layers)
     assert "Location" in model["schema"]["entities"] and "AirStrike" in model["schema"]["triggers"]
     assert "victim" in model["schema"]["relations"]
