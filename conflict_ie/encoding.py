@@ -336,9 +336,10 @@ def collate(documents: list[EncodedDocument], windows: list[Window], tokenizer, 
         input_ids[row, : n + 2] = torch.tensor([cls_id] + ids + [sep_id])
         attention[row, : n + 2] = 1
         shapes[row, 1 : n + 1] = torch.tensor(doc.shapes[window.token_start:window.token_end], dtype=torch.long)
-        entity_tags[row, 1 : n + 1] = torch.tensor(window_tags(doc.entity_tags, window), dtype=torch.long)
-        trigger_tags[row, 1 : n + 1] = torch.tensor(window_tags(doc.trigger_tags, window), dtype=torch.long)
-        role_tags[row, 1 : n + 1] = torch.tensor(window_tags(doc.role_tags, window), dtype=torch.long)
+        for target, tags in ((entity_tags, doc.entity_tags), (trigger_tags, doc.trigger_tags),
+                             (role_tags, doc.role_tags)):
+            if tags is not None:  # a layer the document does not annotate stays IGNORE_INDEX (and at inference, all)
+                target[row, 1 : n + 1] = torch.tensor(window_tags(tags, window), dtype=torch.long)
         if doc.relations is None:
             continue
         pairs = candidate_pairs(spans_in_window(doc.spans, window), allowed_pairs, max_distance)
