@@ -30,7 +30,9 @@ The rules:
                      ``casualty_ratio`` times and more than ``casualty_slack`` apart: 3 against 40) are a veto.
 
 Before the rules, a dateline ("BEIRUT, Sept 18 –": where and when the story was filed) is left out of a record's
-places and dates (``is_dateline_place``, ``is_dateline_date``).
+places and dates (``is_dateline_place``, ``is_dateline_date``). A place one report names alone takes the parents
+another report of the batch gives the same name (``with_parents_from_others``: "Thiban" nests in Deir ez-Zor once
+one report says so, though the gazetteer does not know the village).
 
 Two records **link** when no rule vetoes, at least one rule gives an anchor, and the points reach
 ``link_threshold``. Linked pairs are merged best-first (highest points first) into clusters, and two clusters
@@ -57,7 +59,7 @@ import functools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple
 
 from .gazetteer import name_key
@@ -660,8 +662,27 @@ class _Clusters:
         self.members[a].extend(self.members.pop(b))
 
 
+def with_parents_from_others(records: Sequence[LinkRecord]) -> list[LinkRecord]:
+    """The records, where a place a report names alone ("Thiban") gains the parents another report gives the same
+    name ("Thiban, in Deir ez-Zor, Syria"): the gazetteer does not know every village, and a coder reading both
+    reports would see that they nest. The longest hierarchy any report gives a name is taken."""
+    parents: dict[str, tuple[str, ...]] = {}
+    for record in records:
+        for hierarchy in record.places:
+            key = _place_keys(hierarchy)[0]
+            if len(hierarchy) - 1 > len(parents.get(key, ())):
+                parents[key] = hierarchy[1:]
+    extended = []
+    for record in records:
+        places = tuple(hierarchy + parents.get(_place_keys(hierarchy)[0], ()) if len(hierarchy) == 1 else hierarchy
+                       for hierarchy in record.places)
+        extended.append(record if places == record.places else replace(record, places=places))
+    return extended
+
+
 def cluster(records: Sequence[LinkRecord], settings: LinkSettings = LinkSettings()) -> list[list[int]]:
     """Groups of record indices, one per event (singletons included), in order of their first record."""
+    records = with_parents_from_others(records)
     comparisons = {}
     for i, j in candidate_pairs(records, settings):
         comparisons[(i, j)] = compare(records[i], records[j], settings)

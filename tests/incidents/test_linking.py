@@ -54,6 +54,19 @@ def test_two_towns_of_one_province_are_apart():
     assert not linked(record("a"), other_town)  # near miss: the same day in another town
 
 
+def test_a_village_one_report_places_nests_in_another_report():
+    """The gazetteer does not know Thiban; a report that writes "Thiban, in Deir ez-Zor" tells the linker that
+    another report's bare "Thiban" lies in Deir ez-Zor, so it nests with a third report's province."""
+    bare = record("bare", places=(("Thiban",),), country=None, attackers=("Islamic State",), fatalities=(2, 2))
+    province = record("province", places=(("Deir ez-Zor", "Syria"),), attackers=("Islamic State",),
+                      fatalities=(2, 2))
+    placed = record("placed", places=(("Thiban", "Deir ez-Zor", "Syria"),), attackers=("ISIS",), targets=("SDF",),
+                    fatalities=(30, 30))  # another toll: this report stays apart
+    assert reasons(bare, province)["places"].veto  # alone, two names the linker cannot relate
+    assert cluster([bare, province]) == [[0], [1]]
+    assert cluster([bare, province, placed]) == [[0, 1], [2]]  # the third report's hierarchy makes them nest
+
+
 def test_two_countries_never_link():
     assert not linked(record("a"), record("b", places=(("Marib", "Yemen"),), country="Yemen"))
 
