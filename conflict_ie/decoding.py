@@ -97,6 +97,27 @@ class RelationVotes:
             self.seen[key] = self.seen.get(key, 0) + 1
             self.ends[key] = (head, tail)
 
+    def decide_all(self, spans: list[TokenSpan], head: torch.Tensor, tail: torch.Tensor, probs: torch.Tensor
+                   ) -> None:
+        """Every row of a whole document at once (``head`` and ``tail`` index ``spans``, rows in window order):
+        each pair's mean row decides it, as ``add`` and ``settle`` would one row at a time (the rows of a pair are
+        summed in the same order), in a few tensor operations instead of Python per pair."""
+        if not len(head):
+            return
+        pairs, inverse = torch.unique(head * len(spans) + tail, return_inverse=True)
+        sums = torch.zeros((len(pairs), probs.shape[1]), dtype=probs.dtype).index_add_(0, inverse, probs)
+        means = sums / torch.bincount(inverse, minlength=len(pairs)).unsqueeze(1)
+        best = means.argmax(-1)
+        for index in best.nonzero().flatten().tolist():
+            head_span, tail_span = spans[int(pairs[index]) // len(spans)], spans[int(pairs[index]) % len(spans)]
+            label_index = int(best[index])
+            self.relations.append(RelationPrediction(
+                head=to_prediction(self.document, (head_span, self.scores[id(head_span)])),
+                tail=to_prediction(self.document, (tail_span, self.scores[id(tail_span)])),
+                label=RELATION_CLASSES[label_index],
+                score=round(float(means[index, label_index]), 4),
+            ))
+
     def settle(self, before_token: int | None = None) -> None:
         """Decide every pair whose earlier span starts before ``before_token`` (None: every pair)."""
         keys = [key for key, (head, tail) in self.ends.items()

@@ -137,8 +137,8 @@ class InferenceRunner:
             spans = sum(len(inside) for _, _, inside in document_ready)
             if spans:  # pairs come window by window, so a document's pairs are the run of heads in its span range
                 last_pair = int(torch.searchsorted(head, offset + spans))
-                decoder.vote_scored(document_ready, head[first_pair:last_pair] - offset,
-                                    tail[first_pair:last_pair] - offset, probs[first_pair:last_pair])
+                decoder.vote_all(document_ready, head[first_pair:last_pair] - offset,
+                                 tail[first_pair:last_pair] - offset, probs[first_pair:last_pair])
                 offset, first_pair = offset + spans, last_pair
             decoder.settle(len(decoder.document))
 
@@ -302,6 +302,13 @@ class _DocumentDecoder:
         numbers = torch.tensor([self.number[id(span)] for span in spans], dtype=torch.long)
         starts = torch.tensor([span.token_start for span in spans], dtype=torch.long)
         self._vote(numbers[head], numbers[tail], torch.minimum(starts[head], starts[tail]), probs)
+
+    def vote_all(self, ready, head: torch.Tensor, tail: torch.Tensor, probs: torch.Tensor) -> None:
+        """Decide every pair of a fully decoded document from all its scored windows (``ready`` from
+        ``take_ready(len(document))``) at once."""
+        spans = [span for _, _, inside in ready for span in inside]
+        numbers = torch.tensor([self.number[id(span)] for span in spans], dtype=torch.long)
+        self.votes.decide_all(self.numbered, numbers[head], numbers[tail], probs)
 
     def settle(self, cut: int) -> None:
         """Settle the pairs no pending window can score any more (all windows before ``cut`` are scored)."""
