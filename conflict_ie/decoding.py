@@ -109,31 +109,26 @@ class RelationVotes:
         means = sums / torch.bincount(inverse, minlength=len(pairs)).unsqueeze(1)
         best = means.argmax(-1)
         for index in best.nonzero().flatten().tolist():
-            head_span, tail_span = spans[int(pairs[index]) // len(spans)], spans[int(pairs[index]) % len(spans)]
-            label_index = int(best[index])
-            self.relations.append(RelationPrediction(
-                head=to_prediction(self.document, (head_span, self.scores[id(head_span)])),
-                tail=to_prediction(self.document, (tail_span, self.scores[id(tail_span)])),
-                label=RELATION_CLASSES[label_index],
-                score=round(float(means[index, label_index]), 4),
-            ))
+            self._keep(spans[int(pairs[index]) // len(spans)], spans[int(pairs[index]) % len(spans)], means[index])
 
     def settle(self, before_token: int | None = None) -> None:
         """Decide every pair whose earlier span starts before ``before_token`` (None: every pair)."""
         keys = [key for key, (head, tail) in self.ends.items()
                 if before_token is None or min(head.token_start, tail.token_start) < before_token]
         for key in keys:
-            probs = self.sums.pop(key) / self.seen.pop(key)
-            head, tail = self.ends.pop(key)
-            label_index = int(probs.argmax())
-            if label_index == 0:
-                continue
-            self.relations.append(RelationPrediction(
-                head=to_prediction(self.document, (head, self.scores[key[0]])),
-                tail=to_prediction(self.document, (tail, self.scores[key[1]])),
-                label=RELATION_CLASSES[label_index],
-                score=round(float(probs[label_index]), 4),
-            ))
+            self._keep(*self.ends.pop(key), self.sums.pop(key) / self.seen.pop(key))
+
+    def _keep(self, head: TokenSpan, tail: TokenSpan, probs: torch.Tensor) -> None:
+        """A pair decided by its mean row ``probs``: a relation of the most probable type, unless that is none."""
+        label_index = int(probs.argmax())
+        if label_index == 0:
+            return
+        self.relations.append(RelationPrediction(
+            head=to_prediction(self.document, (head, self.scores[id(head)])),
+            tail=to_prediction(self.document, (tail, self.scores[id(tail)])),
+            label=RELATION_CLASSES[label_index],
+            score=round(float(probs[label_index]), 4),
+        ))
 
     def result(self) -> tuple[RelationPrediction, ...]:
         """Every relation, ordered by head start, tail start and label."""
