@@ -298,17 +298,20 @@ class _DocumentDecoder:
 
     def vote_scored(self, ready, head: torch.Tensor, tail: torch.Tensor, probs: torch.Tensor) -> None:
         """Count the scored pairs of ``ready`` (from ``take_ready``; head and tail index its spans end to end)."""
-        spans = [span for _, _, inside in ready for span in inside]
-        numbers = torch.tensor([self.number[id(span)] for span in spans], dtype=torch.long)
+        spans, numbers = self._numbers(ready)
         starts = torch.tensor([span.token_start for span in spans], dtype=torch.long)
         self._vote(numbers[head], numbers[tail], torch.minimum(starts[head], starts[tail]), probs)
 
     def vote_all(self, ready, head: torch.Tensor, tail: torch.Tensor, probs: torch.Tensor) -> None:
         """Decide every pair of a fully decoded document from all its scored windows (``ready`` from
         ``take_ready(len(document))``) at once."""
-        spans = [span for _, _, inside in ready for span in inside]
-        numbers = torch.tensor([self.number[id(span)] for span in spans], dtype=torch.long)
+        _, numbers = self._numbers(ready)
         self.votes.decide_all(self.numbered, numbers[head], numbers[tail], probs)
+
+    def _numbers(self, ready) -> tuple[list[TokenSpan], torch.Tensor]:
+        """The spans of ``ready`` laid end to end (what scored pairs index) and each one's decoding number."""
+        spans = [span for _, _, inside in ready for span in inside]
+        return spans, torch.tensor([self.number[id(span)] for span in spans], dtype=torch.long)
 
     def settle(self, cut: int) -> None:
         """Settle the pairs no pending window can score any more (all windows before ``cut`` are scored)."""
