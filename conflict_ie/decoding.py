@@ -54,6 +54,8 @@ def decode_tags(probs: torch.Tensor, tag_names: tuple[str, ...], document: Encod
         start, end = start - offset, end - offset
         if word_spans and start < word_spans[-1][1]:  # widening made two spans meet: keep the first
             continue
+        if label == "Quantity":
+            end = _without_trailing_of(document, start + offset, end + offset) - offset
         word_spans.append((start, end, label))
     return [(TokenSpan(start + offset, end + offset, label), round(sum(confidence[start:end]) / (end - start), 4))
             for start, end, label in word_spans]
@@ -158,6 +160,22 @@ def _widen_to_words(document: EncodedDocument, start: int, end: int, lowest: int
     while end < highest and _glued(document, end - 1, end):
         end += 1
     return start, end
+
+
+# "a number of" is itself the quantity; in "[At least 40] of them" the "of" is not (GUIDELINES 7.1).
+_NOUNS_BEFORE_OF = frozenset({"number", "couple"})
+
+
+def _without_trailing_of(document: EncodedDocument, start: int, end: int) -> int:
+    """The end of a Quantity token span without a last word "of" that follows a count ("At least 40 of" ->
+    "At least 40"), where the tagger ran the number on into the phrase it counts."""
+    if end - start < 2 or _word(document, end - 1).lower() != "of":
+        return end
+    return end if _word(document, end - 2).lower() in _NOUNS_BEFORE_OF else end - 1
+
+
+def _word(document: EncodedDocument, token: int) -> str:
+    return document.text[document.char_starts[token]:document.char_ends[token]]
 
 
 def _glued(document: EncodedDocument, left: int, right: int) -> bool:

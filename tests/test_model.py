@@ -121,6 +121,29 @@ def test_window_merge_keeps_every_span_of_a_long_document(tiny_encoder):
     assert found == {(s.start, s.end) for s in spans}
 
 
+def test_a_quantity_never_ends_on_the_of_of_the_phrase_it_counts(tiny_encoder):
+    _, tokenizer = tiny_model(tiny_encoder)
+    text = "At least 40 of them died and a number of others fled"
+    (encoded,) = tokenize_texts(tokenizer, [text])
+
+    def tag_words(words: list[tuple[str, int]]) -> torch.Tensor:
+        """One-hot B-/I-Quantity over the tokens of each (word run, occurrence start) and O elsewhere."""
+        tags = torch.zeros(len(encoded), len(ENTITY_TAGS))
+        tags[:, ENTITY_TAGS.index("O")] = 1
+        for run, start in words:
+            inside = [i for i in range(len(encoded))
+                      if start <= encoded.char_starts[i] and encoded.char_ends[i] <= start + len(run)]
+            for n, i in enumerate(inside):
+                tags[i] = 0
+                tags[i, ENTITY_TAGS.index(("B-" if n == 0 else "I-") + "Quantity")] = 1
+        return tags
+
+    probs = tag_words([("At least 40 of", 0), ("a number of", text.index("a number of"))])
+    found = [text[encoded.char_starts[s.token_start]:encoded.char_ends[s.token_end - 1]]
+             for s, _ in decode_tags(probs, ENTITY_TAGS, encoded)]
+    assert found == ["At least 40", "a number of"]  # GUIDELINES 7.1; "a number of" is itself the count
+
+
 def test_decoder_offsets_are_exact_on_any_input(tiny_encoder):
     model, tokenizer = tiny_model(tiny_encoder)
     decoder = InferenceRunner(model, tokenizer, batch_size=4)
