@@ -15,6 +15,7 @@ from conflict_ie.config import ConfigError, load_config
     ("train.eval_every=0", "train.eval_every"),
     ("train.epochs=-1", "train.epochs"),
     ("train.device=tpu", "train.device"),
+    ("train.precision=fp16", "train.precision"),
     ("train.learning_rate=0", "train.learning_rate"),
     ("train.warmup_ratio=1.5", "train.warmup_ratio"),
     ("train.max_minutes=-1", "train.max_minutes"),
@@ -89,3 +90,12 @@ def test_no_data_or_model_path_is_computed_from_the_package_location():
                  for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
                  if "__file__" in line or "REPO_ROOT" in line or "PACKAGE_ROOT" in line]
     assert offenders == []
+
+
+def test_bf16_training_is_refused_where_the_cpu_would_emulate_it(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    with pytest.raises(ConfigError, match="train.precision: 'bf16' needs a CPU with bfloat16 units"):
+        load_config(None, ["train.precision=bf16", "train.device=cpu"])
+    assert load_config(None, ["train.precision=fp32", "train.device=cpu"]).train.precision == "fp32"

@@ -217,8 +217,9 @@ def train_step(setup: Setup, batch: Batch, config: Config) -> dict[str, torch.Te
     """Forward, backward, clip, step: the per-layer losses of this batch (detached)."""
     setup.model.train()
     train_cfg = config.train
-    losses = setup.model.losses(batch, (train_cfg.entity_loss_weight, train_cfg.trigger_loss_weight,
-                                        train_cfg.relation_loss_weight, train_cfg.role_loss_weight))
+    with torch.autocast(setup.device.type, dtype=torch.bfloat16, enabled=train_cfg.precision == "bf16"):
+        losses = setup.model.losses(batch, (train_cfg.entity_loss_weight, train_cfg.trigger_loss_weight,
+                                            train_cfg.relation_loss_weight, train_cfg.role_loss_weight))
     setup.optimizer.zero_grad(set_to_none=True)
     losses["total"].backward()
     torch.nn.utils.clip_grad_norm_(setup.model.parameters(), train_cfg.grad_clip)

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from conflict_ie.config import load_config
 from conflict_ie.data.label_studio_export import write_export
@@ -73,6 +74,15 @@ def test_an_interrupted_run_resumes_to_the_weights_of_an_uninterrupted_one(tiny_
     resumed_record = json.loads((resumed / "conflict_ie.json").read_text())["training"]
     assert resumed_record["steps"] == whole_record["steps"] == planned  # never past the budget
     assert resumed_record["curves"] == whole_record["curves"]
+
+
+@pytest.mark.skipif(not torch.ops.mkldnn._is_mkldnn_bf16_supported(), reason="this CPU has no bfloat16 units")
+def test_bf16_training_is_deterministic_and_differs_from_fp32(tiny_corpus, tiny_encoder, tmp_path):
+    bf16 = [train(tiny_config(tiny_corpus, tiny_encoder, tmp_path / name, "train.precision=bf16"), **QUIET)
+            for name in ("a", "b")]
+    fp32 = train(tiny_config(tiny_corpus, tiny_encoder, tmp_path / "fp32"), **QUIET)
+    assert weights_of(bf16[0]) == weights_of(bf16[1]) != weights_of(fp32)
+    assert json.loads((bf16[0] / "conflict_ie.json").read_text())["config"]["train"]["precision"] == "bf16"
 
 
 def test_a_checkpoint_at_the_last_step_resumes_without_training_past_the_budget(tiny_corpus, tiny_encoder, tmp_path,
