@@ -189,7 +189,9 @@ def _merge_compatible(text, triggers, roles_by_trigger, find, union) -> None:
         for filler in own:
             holders.setdefault(filler, set()).add(i)
     roots_by_type: dict[str, list[int]] = {}  # roots of the clusters seen so far, ascending, per event type
+    last_same_word: dict[str, int] = {}  # trigger text, lower case -> the latest earlier trigger with it
     for later in range(1, len(triggers)):
+        last_same_word[triggers[later - 1].text.lower()] = later - 1
         root = find(later - 1)
         if root == later - 1:
             roots_by_type.setdefault(event_type[root], []).append(root)
@@ -198,6 +200,11 @@ def _merge_compatible(text, triggers, roles_by_trigger, find, union) -> None:
         # a bare trigger (no roles of its own: "the strikes", "shelling") is a further mention, not a record
         if not roles_by_trigger[later] or (is_anaphor and not own):
             target = _earliest_root(roots_by_type.get(later_type, []), find, later_root)
+        elif is_anaphor and not any(r.label == "time" for r in roles_by_trigger[later]) and (
+                (last := last_same_word.get(triggers[later].text.lower())) is not None):
+            # "The raid ... killed eight" after "a raid": the definite mention of a word already used, with no
+            # time of its own, is that incident, whatever fillers it adds
+            target = find(last) if find(last) != later_root else None
         else:
             target = None
             for filler in own:

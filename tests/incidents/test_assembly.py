@@ -99,6 +99,22 @@ def test_a_generic_attack_on_another_day_stays_apart():
     assert [[d.span.text for d in i.dates] for i in incidents] == [["Monday"], ["Tuesday"]]
 
 
+def test_the_definite_mention_of_an_earlier_word_is_that_incident_unless_it_has_a_time_of_its_own():
+    text = ("In early July, Washington confirmed a raid on a camp in Aleppo. A raid in Homs killed three. "
+            "The raid, according to the observatory, killed eight elements. On Friday the raid hit Hama.")
+    raids = [at(text, "raid", "Attack", n) for n in range(4)]
+    july, camp, aleppo, homs = (at(text, "early July", "Temporal"), at(text, "camp", "Location"),
+                                at(text, "Aleppo", "Location"), at(text, "Homs", "Location"))
+    elements, friday, hama = at(text, "elements", "Person"), at(text, "Friday", "Temporal"), at(text, "Hama", "Location")
+    relations = (role(raids[0], july, "time"), role(raids[0], camp, "target"), role(raids[0], aleppo, "place"),
+                 role(raids[1], homs, "place"), role(raids[2], elements, "victim"), role(raids[3], friday, "time"),
+                 role(raids[3], hama, "place"))
+    incidents = assemble(text, (july, camp, aleppo, homs, elements, friday, hama), tuple(raids), relations)
+    # "The raid ... killed eight elements" is the latest raid before it (Homs); "On Friday the raid" has its own day
+    assert [[t.start for t in i.triggers] for i in incidents] == [[raids[0].start], [raids[1].start, raids[2].start],
+                                                                  [raids[3].start]]
+
+
 def test_role_filler_fragments_stand_for_their_entity_and_function_words_are_dropped():
     text = "Missile strikes targeted a meeting of leaders inside their training camp near Idlib."
     strikes = at(text, "Missile strikes", "Shelling")
