@@ -173,8 +173,7 @@ def _assemble_literally(assembly, text, triggers, relations) -> list:
         own = fillers([later])
         anaphor = bool(assembly._ANAPHOR.search(text[max(0, triggers[later].start - 40):triggers[later].start]))
         same_word = [i for i in range(later) if triggers[i].text.lower() == triggers[later].text.lower()]
-        if roles[later] and not (anaphor and not own) and anaphor and same_word and not any(
-                r.label == "time" for r in roles[later]):
+        if anaphor and own and same_word and not any(r.label == "time" for r in roles[later]):
             union(find(same_word[-1]), later)  # "the raid" after "a raid": the latest incident with the word
             continue
         for root in sorted({find(i) for i in range(later)}):
