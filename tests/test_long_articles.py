@@ -151,19 +151,25 @@ def _assemble_literally(assembly, text, triggers, relations) -> list:
             i = parent[i]
         return i
 
-    def union(a, b):
-        a, b = find(a), find(b)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
-
     index = {(t.start, t.end): i for i, t in enumerate(triggers)}
     roles = {i: [] for i in range(len(triggers))}
     for r in relations:
-        head = index[(r.head.start, r.head.end)]
+        if r.label in ROLE_FIELDS:
+            roles[index[(r.head.start, r.head.end)]].append(r)
+
+    def places_of(root):  # the text has no Location spans, so a place is its own name and has no parents
+        return {r.tail.text.lower() for i in range(len(triggers)) if find(i) == root for r in roles[i]
+                if r.label == "place"}
+
+    def union(a, b, places_too=True):  # the times ("Marib") resolve to no day, so only places can conflict
+        a, b = find(a), find(b)
+        first, second = places_of(a), places_of(b)
+        if a != b and not (places_too and first and second and not (first <= second or second <= first)):
+            parent[max(a, b)] = min(a, b)
+
+    for r in relations:  # every link scores 0.9: strongest first is text order
         if r.label == "same_incident":
-            union(head, index[(r.tail.start, r.tail.end)])
-        elif r.label in ROLE_FIELDS:
-            roles[head].append(r)
+            union(index[(r.head.start, r.head.end)], index[(r.tail.start, r.tail.end)], places_too=False)
 
     def fillers(members):
         return {(r.label, r.tail.text.lower()) for i in members for r in roles[i] if r.label in assembly.MERGE_ROLES}

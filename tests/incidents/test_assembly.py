@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from conflict_ie.incidents.assembly import assemble
 from conflict_ie.records import RelationPrediction, SpanPrediction
 
@@ -122,3 +124,67 @@ def test_role_filler_fragments_stand_for_their_entity_and_function_words_are_dro
     fillers = (at(text, "training", "Target"), at(text, "of", "Target"), at(text, "leaders", "Target"))
     (incident,) = assemble(text, (camp,), (strikes,), (), role_fillers=fillers)
     assert [t.text for t in incident.targets] == ["leaders", "training camp"]
+
+
+# ---------------------------------------------------------------- merges that the days or places contradict
+
+DEIR = ("ISIS gunmen attacked an SDF checkpoint in Thiban, east of Deir ez-Zor, on Tuesday. Gunmen also attacked a "
+        "military vehicle in al-Shuhayl, east of Deir ez-Zor. An air strike hit Kafr Jallis in Idlib province on "
+        "Monday. The air strike in Idlib killed four. Another air strike hit Binnish on Sunday.")
+
+
+def test_a_shared_attacker_does_not_join_attacks_on_different_places_of_one_province():
+    first, second = at(DEIR, "attacked", "Attack"), at(DEIR, "attacked", "Attack", 1)
+    gunmen, gunmen2 = at(DEIR, "ISIS gunmen", "Organisation"), at(DEIR, "Gunmen", "Organisation")
+    thiban, shuhayl = at(DEIR, "Thiban", "Location"), at(DEIR, "al-Shuhayl", "Location")
+    deir, deir2 = at(DEIR, "Deir ez-Zor", "Location"), at(DEIR, "Deir ez-Zor", "Location", 1)
+    relations = (role(first, gunmen, "attacker"), role(first, thiban, "place"), role(first, deir, "place"),
+                 role(second, gunmen2, "attacker"), role(second, shuhayl, "place"), role(second, deir2, "place"))
+    incidents = assemble(DEIR, (gunmen, thiban, deir, gunmen2, shuhayl, deir2), (first, second), relations)
+    assert [[p.span.text for p in i.places] for i in incidents] == [["Thiban", "Deir ez-Zor"],
+                                                                    ["al-Shuhayl", "Deir ez-Zor"]]
+
+
+def test_a_place_inside_the_other_incidents_place_joins_it_and_another_day_does_not():
+    strike, restated, other = (at(DEIR, "air strike", "AirStrike"), at(DEIR, "air strike", "AirStrike", 1),
+                               at(DEIR, "air strike", "AirStrike", 2))
+    kafr, idlib, idlib2 = (at(DEIR, "Kafr Jallis", "Location"), at(DEIR, "Idlib", "Location"),
+                           at(DEIR, "Idlib", "Location", 1))
+    binnish, monday, sunday = (at(DEIR, "Binnish", "Location"), at(DEIR, "Monday", "Temporal"),
+                               at(DEIR, "Sunday", "Temporal"))
+    relations = (role(strike, kafr, "place"), role(strike, monday, "time"), role(restated, idlib2, "place"),
+                 role(other, binnish, "place"), role(other, sunday, "time"),
+                 # the model links the third strike too, but it happened on another day
+                 role(other, strike, "same_incident"))
+    incidents = assemble(DEIR, (kafr, idlib, monday, idlib2, binnish, sunday), (strike, restated, other), relations,
+                         publication_date=dt.date(2024, 9, 18))
+    assert [[t.start for t in i.triggers] for i in incidents] == [[strike.start, restated.start], [other.start]]
+    assert [d.iso for d in incidents[0].dates] == ["2024-09-16"] and [d.iso for d in incidents[1].dates] == \
+        ["2024-09-15"]
+
+
+def test_a_same_incident_link_joins_whatever_places_it_names_and_gold_links_join_across_days():
+    strike, other = at(DEIR, "air strike", "AirStrike"), at(DEIR, "air strike", "AirStrike", 2)
+    kafr, binnish = at(DEIR, "Kafr Jallis", "Location"), at(DEIR, "Binnish", "Location")
+    monday, sunday = at(DEIR, "Monday", "Temporal"), at(DEIR, "Sunday", "Temporal")
+    link = role(other, strike, "same_incident")
+    (linked,) = assemble(DEIR, (kafr, binnish), (strike, other),
+                         (role(strike, kafr, "place"), role(other, binnish, "place"), link))
+    assert sorted(p.span.text for p in linked.places) == ["Binnish", "Kafr Jallis"]
+    days = (role(strike, monday, "time"), role(other, sunday, "time"), link)
+    assert len(assemble(DEIR, (monday, sunday), (strike, other), days, publication_date=dt.date(2024, 9, 18))) == 2
+    assert len(assemble(DEIR, (monday, sunday), (strike, other), days, publication_date=dt.date(2024, 9, 18),
+                        merge_heuristics=False)) == 1
+
+
+def test_the_dateline_is_neither_the_place_nor_the_time_of_an_incident():
+    text = "BEIRUT, Sept 18 (Reuters) - An air strike hit Idlib on Tuesday."
+    strike = at(text, "air strike", "AirStrike")
+    beirut, sept, idlib, tuesday = (at(text, "BEIRUT", "Location"), at(text, "Sept 18", "Temporal"),
+                                    at(text, "Idlib", "Location"), at(text, "Tuesday", "Temporal"))
+    relations = tuple(role(strike, filler, label) for filler, label in
+                      ((beirut, "place"), (sept, "time"), (idlib, "place"), (tuesday, "time")))
+    (incident,) = assemble(text, (beirut, sept, idlib, tuesday), (strike,), relations,
+                           publication_date=dt.date(2024, 9, 18))
+    assert [p.span.text for p in incident.places] == ["Idlib"]
+    assert [(d.span.text, d.iso) for d in incident.dates] == [("Tuesday", "2024-09-17")]
