@@ -1,4 +1,5 @@
-"""The scripts in training/ end to end on the tiny encoder: the corpus ablation and the seed cross-validation."""
+"""The scripts in training/ end to end on the tiny encoder: the corpus ablation, the seed cross-validation and
+the cross-fitting of a corpus."""
 
 from __future__ import annotations
 
@@ -90,3 +91,39 @@ def test_cross_validation_never_trains_on_the_held_out_seed(corpora_config, tmp_
         assert {"seed-1", "seed-2", "seed-3"} - {fold["held_out"]} <= set(documents["train"])
         assert 0.0 <= fold["entities"]["micro"]["f1"] <= 1.0
     assert set(summary["mean"]) >= {"entities", "relations"}
+
+
+def test_cross_fitting_scores_each_half_of_a_corpus_with_the_model_that_never_read_it(corpora_config, tmp_path):
+    from conflict_ie.data.label_studio_export import write_export
+    from conflict_ie.data.markup import parse_markup
+
+    config = yaml.safe_load(corpora_config.read_text())
+    gamma = [parse_markup(TINY_ARTICLE.replace("id: tiny-1", f"id: g-{i}"), f"g-{i}.txt") for i in range(1, 6)]
+    write_export(gamma, tmp_path / "gamma.json")
+    config["data"]["corpora"].append({"name": "gamma", "kind": "label_studio", "path": str(tmp_path / "gamma.json")})
+    splits = json.loads((tmp_path / "splits.json").read_text())
+    splits["train"] += ["g-1", "g-2", "g-3", "g-4"]
+    splits["dev"] += ["g-5"]
+    (tmp_path / "splits.json").write_text(json.dumps(splits))
+    corpora_config.write_text(yaml.safe_dump(config))
+    out = tmp_path / "crossfit"
+    run_script("training/cross_fit.py", [str(corpora_config), "--corpus", "gamma", "--out", str(out)])
+    summary = json.loads((out / "cross_fit.json").read_text())
+    assert summary["held_out"] == {"1": ["g-1", "g-3"], "2": ["g-2", "g-4"]}  # the dev document stays dev
+    assert summary["documents"] == 4 and 0.0 <= summary["triggers"]["f1"] <= 1.0
+    for fold, held in summary["held_out"].items():
+        read = json.loads((out / f"fold{fold}" / "model" / "conflict_ie.json").read_text())["documents"]
+        assert not set(held) & (set(read["train"]) | set(read["dev"]))
+        other = summary["held_out"]["2" if fold == "1" else "1"]
+        assert set(other) <= set(read["train"]) and "g-5" in read["dev"]
+    # a fold model that read its held-out half is refused, not scored
+    meta_path = out / "fold1" / "model" / "conflict_ie.json"
+    meta = json.loads(meta_path.read_text())
+    meta["documents"]["train"].append("g-1")
+    meta_path.write_text(json.dumps(meta))
+    saved, sys.argv = sys.argv, ["cross_fit.py", str(corpora_config), "--corpus", "gamma", "--out", str(out)]
+    try:
+        with pytest.raises(SystemExit, match="read 1 of the documents"):
+            runpy.run_path(str(REPO_ROOT / "training/cross_fit.py"), run_name="__main__")
+    finally:
+        sys.argv = saved
