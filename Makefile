@@ -38,6 +38,7 @@ ablation: train
 evaluate: install
 	$(PYTHON) -m conflict_ie evaluate --split dev --peer --out reports/default/dev \
 		$(if $(wildcard runs/crossval/cross_validation.json),--cross-validation runs/crossval) \
+		$(if $(wildcard runs/crossfit_re3d/cross_fit.json),--cross-fit runs/crossfit_re3d) \
 		--model-card model_cards/default.md
 	$(PYTHON) -m conflict_ie evaluate --split test --peer --out reports/default/test
 	$(PYTHON) -m conflict_ie evaluate --data annotations/seeds.json --out reports/default/seeds

@@ -113,9 +113,11 @@ def _score(model_dirs: dict[int, Path], held_out: dict[int, list[str]], document
     gold, predicted, incidents, per_fold = [], [], {}, {}
     for fold, model_dir in model_dirs.items():
         members = [documents[i] for i in held_out[fold]]
-        fold_predicted, results, _ = predicted_documents(Predictor.load(model_dir), members)
+        predictor = Predictor.load(model_dir)
+        fold_predicted, results, _ = predicted_documents(predictor, members)
         per_fold[str(fold)] = {"documents": len(members),
-                               "triggers": score_documents(members, fold_predicted)["triggers"]["micro"]}
+                               "triggers": score_documents(members, fold_predicted)["triggers"]["micro"],
+                               "model": str(model_dir), "training_command": predictor.metadata.get("command")}
         gold += members
         predicted += fold_predicted
         incidents.update({d.id: (list(gold_incidents(d)), list(r.incidents)) for d, r in zip(members, results)

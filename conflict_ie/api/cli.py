@@ -59,7 +59,7 @@ def _evaluate(args) -> int:
 
     run_evaluation(model_dir=args.model, config_path=args.config, split=args.split, data_file=args.data,
                    out_dir=args.out, peer=args.peer, model_card=args.model_card,
-                   cross_validation=args.cross_validation, allow_dropped=args.allow_dropped,
+                   cross_validation=args.cross_validation, cross_fit=args.cross_fit, allow_dropped=args.allow_dropped,
                    events_dir=args.events)
     return 0
 
@@ -474,6 +474,8 @@ def parser() -> argparse.ArgumentParser:
                                "and record it as 'dropped' in metrics.json")
     evaluate.add_argument("--cross-validation", default=None,
                           help="folder of leave-one-seed-out runs (from training/cross_validate.py) to include")
+    evaluate.add_argument("--cross-fit", default=None,
+                          help="folder of a corpus's cross-fitted runs (from training/cross_fit.py) to include")
     evaluate.add_argument("--events", default=None,
                           help="folder of gold event files for cross-article linking (default annotations/events; "
                                "scored when it holds any)")

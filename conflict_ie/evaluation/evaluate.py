@@ -131,8 +131,8 @@ def model_identity(predictor, model_dir) -> dict:
 
 
 def run_evaluation(*, model_dir=None, config_path="configs/default.yaml", split="dev", data_file=None,
-                   out_dir=None, peer=False, model_card=None, cross_validation=None, allow_dropped=False,
-                   events_dir=None) -> dict:
+                   out_dir=None, peer=False, model_card=None, cross_validation=None, cross_fit=None,
+                   allow_dropped=False, events_dir=None) -> dict:
     """The ``evaluate`` command: score a model on a split (or on annotations named by ``data_file``: a Label Studio
     export, a re3d folder or a CoNLL/BIO file) and write metrics and reports.
 
@@ -188,6 +188,8 @@ def run_evaluation(*, model_dir=None, config_path="configs/default.yaml", split=
     if cross_validation:
         summary = Path(cross_validation) / "cross_validation.json"
         metrics["cross_validation"] = json.loads(summary.read_text(encoding="utf-8"))
+    if cross_fit:
+        metrics["cross_fit"] = json.loads((Path(cross_fit) / "cross_fit.json").read_text(encoding="utf-8"))
     out = Path(out_dir) if out_dir else model_dir.parent / "reports" / data["split"].replace(" ", "_").replace("/", "_")
     write_report(metrics, out, views)
     print(f"wrote reports to {out}")

@@ -153,6 +153,34 @@ def _cross_validation(metrics: dict) -> str:
     return text + "\n\n" + markdown_table(*cross_validation_table(cv))
 
 
+def _cross_fit(metrics: dict) -> str:
+    fit = metrics.get("cross_fit")
+    if not fit:
+        return absent("A cross-fitted real-text figure")
+    corpus = escape(str(fit.get("corpus", "?")))
+    text = (f"Each of the {fmt(fit.get('documents'))} training documents of {corpus} predicted by a model of this "
+            f"config that never read it: trained twice, each time without one half of them "
+            f"(`training/cross_fit.py`). The fold models miss that half of their training data, so this is a "
+            f"slightly pessimistic estimate for the model of this card on unseen text of {corpus}, and a firmer one "
+            f"than its few dev and test documents.")
+    if fit.get("command"):
+        text += f" Command: {code(fit['command'])}."
+    for fold, row in sorted((fit.get("folds") or {}).items()):
+        if row.get("training_command"):
+            text += f" Fold {escape(str(fold))} was trained by {code(row['training_command'])}."
+    rows = [[f"fold {fold} (held-out half {fold})", fmt(row.get("documents")),
+             *(fmt((row.get("triggers") or {}).get(k)) for k in ("precision", "recall", "f1")), "", ""]
+            for fold, row in sorted((fit.get("folds") or {}).items())]
+    negatives = fit.get("no_incident_documents") or {}
+    rows.append(["both", fmt(fit.get("documents")),
+                 *(fmt((fit.get("triggers") or {}).get(k)) for k in ("precision", "recall", "f1")),
+                 fmt((fit.get("incidents") or {}).get("f1")),
+                 f"{fmt(negatives.get('documents'))} ({fmt(negatives.get('with_a_trigger'))})"])
+    header = ["Documents predicted", "Documents", "Trigger P", "Trigger R", "Trigger F1", "Incident role F1",
+              "No-incident documents (model fired on)"]
+    return text + "\n\n" + markdown_table(header, rows)
+
+
 def _speed(metrics: dict) -> str:
     speed = metrics.get("speed")
     if not speed:
@@ -248,6 +276,7 @@ def render_model_card(metrics: dict) -> str:
         "per_corpus": _per_corpus(metrics),
         "peer": _peer(metrics),
         "cross_validation": _cross_validation(metrics),
+        "cross_fit": _cross_fit(metrics),
         "speed": _speed(metrics),
         "training": _training(metrics),
         "config": _config(metrics),

@@ -116,6 +116,7 @@ def test_cross_fitting_scores_each_half_of_a_corpus_with_the_model_that_never_re
         assert not set(held) & (set(read["train"]) | set(read["dev"]))
         other = summary["held_out"]["2" if fold == "1" else "1"]
         assert set(other) <= set(read["train"]) and "g-5" in read["dev"]
+        assert "training/cross_fit.py" in summary["folds"][fold]["training_command"]
     # a fold model that read its held-out half is refused, not scored
     meta_path = out / "fold1" / "model" / "conflict_ie.json"
     meta = json.loads(meta_path.read_text())
