@@ -104,13 +104,13 @@ def _trained_fold(args, out: str, out_root: Path, fold: int, splits, held_out: l
 
 
 def _score(model_dirs: dict[int, Path], held_out: dict[int, list[str]], documents) -> dict:
-    """Every held-out document predicted by its fold's model, scored together and per fold."""
+    """Every held-out document predicted by its fold's model, scored together (as evaluate's per-corpus row
+    scores a corpus) and, for the triggers, per fold."""
     from conflict_ie.api.predictor import Predictor
-    from conflict_ie.evaluation.evaluate import predicted_documents, score_documents
+    from conflict_ie.evaluation.evaluate import per_corpus_scores, predicted_documents, score_documents
     from conflict_ie.evaluation.gold import gold_incidents
-    from conflict_ie.evaluation.metrics import incident_scores
 
-    gold, predicted, incidents, per_fold = [], [], {}, {}
+    gold, predicted, gold_records, predicted_records, per_fold = [], [], {}, {}, {}
     for fold, model_dir in model_dirs.items():
         members = [documents[i] for i in held_out[fold]]
         predictor = Predictor.load(model_dir)
@@ -120,17 +120,20 @@ def _score(model_dirs: dict[int, Path], held_out: dict[int, list[str]], document
                                "model": str(model_dir), "training_command": predictor.metadata.get("command")}
         gold += members
         predicted += fold_predicted
-        incidents.update({d.id: (list(gold_incidents(d)), list(r.incidents)) for d, r in zip(members, results)
-                          if {"triggers", "relations"} <= d.layers})
-    scores = score_documents(gold, predicted)
-    negatives = [i for i, d in enumerate(gold) if "triggers" in d.layers and not d.spans_in_layer("triggers")]
+        for document, result in zip(members, results):
+            if {"triggers", "relations"} <= document.layers:
+                gold_records[document.id] = list(gold_incidents(document))
+                predicted_records[document.id] = list(result.incidents)
+    rows = per_corpus_scores(gold, predicted, gold_records, predicted_records)
+    if len(rows) != 1:
+        raise SystemExit(f"the corpus's documents come from several sources ({', '.join(rows)}); "
+                         f"cross-fit a corpus of one source")
+    (row,) = rows.values()
     return {
         "documents": len(gold),
-        **{layer: scores[layer]["micro"] for layer in ("entities", "triggers", "relations")},
-        "incidents": incident_scores({k: g for k, (g, _) in incidents.items()},
-                                     {k: p for k, (_, p) in incidents.items()})["micro"],
-        "no_incident_documents": {"documents": len(negatives),
-                                  "with_a_trigger": sum(1 for i in negatives if predicted[i].spans_in_layer("triggers"))},
+        **{layer: row[layer] for layer in ("entities", "triggers", "relations", "incidents")},
+        "no_incident_documents": {"documents": row["negative_documents"],
+                                  "with_a_trigger": row["false_alarm_documents"]},
         "folds": per_fold,
     }
 
