@@ -105,7 +105,7 @@ def _trained_fold(args, out: str, out_root: Path, fold: int, splits, held_out: l
 
 def _score(model_dirs: dict[int, Path], held_out: dict[int, list[str]], documents) -> dict:
     """Every held-out document predicted by its fold's model, scored together (as evaluate's per-corpus row
-    scores a corpus) and, for the triggers, per fold."""
+    scores a corpus) and, for the triggers (typed, and found whatever their type), per fold."""
     from conflict_ie.api.predictor import Predictor
     from conflict_ie.evaluation.evaluate import per_corpus_scores, predicted_documents, score_documents
     from conflict_ie.evaluation.gold import gold_incidents
@@ -115,8 +115,9 @@ def _score(model_dirs: dict[int, Path], held_out: dict[int, list[str]], document
         members = [documents[i] for i in held_out[fold]]
         predictor = Predictor.load(model_dir)
         fold_predicted, results, _ = predicted_documents(predictor, members)
-        per_fold[str(fold)] = {"documents": len(members),
-                               "triggers": score_documents(members, fold_predicted)["triggers"]["micro"],
+        fold_scores = score_documents(members, fold_predicted)
+        per_fold[str(fold)] = {"documents": len(members), "triggers": fold_scores["triggers"]["micro"],
+                               "trigger_detection": fold_scores["trigger_detection"]["micro"],
                                "model": str(model_dir), "training_command": predictor.metadata.get("command")}
         gold += members
         predicted += fold_predicted
@@ -131,7 +132,7 @@ def _score(model_dirs: dict[int, Path], held_out: dict[int, list[str]], document
     (row,) = rows.values()
     return {
         "documents": len(gold),
-        **{layer: row[layer] for layer in ("entities", "triggers", "relations", "incidents")},
+        **{layer: row[layer] for layer in ("entities", "triggers", "trigger_detection", "relations", "incidents")},
         "no_incident_documents": {"documents": row["negative_documents"],
                                   "with_a_trigger": row["false_alarm_documents"]},
         "folds": per_fold,

@@ -32,9 +32,10 @@ def score_documents(gold: list[Document], predicted: list[Document]) -> dict:
     """Entity and trigger scores (seqeval strict IOB2) and relation scores; each layer only on documents that
     annotate it. A layer no document annotates (triggers and relations of a CoNLL entity file) records
     ``documents: 0``, which the reports show as "not annotated" instead of zeros (``metrics.layer_status``)."""
-    from .metrics import relation_scores, span_scores
+    from .metrics import relation_scores, span_scores, trigger_detection_scores
 
     scores = {layer: span_scores(gold, predicted, layer) for layer in ("entities", "triggers", "role_fillers")}
+    scores["trigger_detection"] = trigger_detection_scores(gold, predicted)
     with_relations = [i for i, doc in enumerate(gold) if "relations" in doc.layers]
     scores["relations"] = relation_scores([gold[i] for i in with_relations], [predicted[i] for i in with_relations])
     return scores
@@ -59,7 +60,7 @@ def per_corpus_scores(gold: list[Document], predicted: list[Document], gold_inci
         ids = [gold[i].id for i in members if gold[i].id in gold_incidents]
         scores["incidents"] = incident_scores({k: gold_incidents[k] for k in ids}, {k: predicted_incidents[k] for k in ids})
         row = {layer: {**scores[layer]["micro"], "documents": scores[layer]["documents"]}
-               for layer in ("entities", "triggers", "relations", "role_fillers", "incidents")}
+               for layer in ("entities", "triggers", "trigger_detection", "relations", "role_fillers", "incidents")}
         negatives = [i for i in members if "triggers" in gold[i].layers and not gold[i].spans_in_layer("triggers")]
         row["documents"] = len(members)
         row["negative_documents"] = len(negatives)

@@ -188,6 +188,19 @@ def span_scores(gold: list[Document], predicted: list[Document], layer: str) -> 
     return tag_scores([word_tags(g, labels) for g, _ in pairs], [word_tags(p, labels) for _, p in pairs])
 
 
+def trigger_detection_scores(gold: list[Document], predicted: list[Document]) -> dict:
+    """Trigger spans found whatever their type (seqeval strict IOB2 with every trigger type made one): tells an
+    incident from talk about violence apart from naming its kind, which ``span_scores`` counts together (a right
+    span of the wrong type is there one false and one missed trigger)."""
+    labels = SPAN_LAYERS["triggers"]
+    pairs = [(g, p) for g, p in zip(gold, predicted, strict=True) if "triggers" in g.layers]
+
+    def untyped(document: Document) -> list[str]:
+        return [tag if tag == "O" else tag[:2] + "Incident" for tag in word_tags(document, labels)]
+
+    return tag_scores([untyped(g) for g, _ in pairs], [untyped(p) for _, p in pairs])
+
+
 # ---------------------------------------------------------------------------------------------- relations
 
 def _relation_keys(document: Document) -> set[tuple]:

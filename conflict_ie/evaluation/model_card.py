@@ -51,11 +51,11 @@ def front_matter(metrics: dict) -> dict:
             results_metrics.append({"type": kind, "value": value, "name": name})
     # trigger precision and recall per corpus: real text (seeds, re3d) tracked apart from the authored articles
     for corpus, row in (metrics.get("per_corpus") or {}).items():
-        triggers = row.get("triggers") or {}
-        if triggers.get("documents"):
-            for kind in ("precision", "recall"):
-                results_metrics.append({"type": kind, "value": triggers.get(kind),
-                                        "name": f"Trigger {kind} on {corpus}"})
+        for layer, what in (("triggers", "Trigger"), ("trigger_detection", "Trigger found (any type)")):
+            scores = row.get(layer) or {}
+            if scores.get("documents"):
+                for kind in ("precision", "recall"):
+                    results_metrics.append({"type": kind, "value": scores.get(kind), "name": f"{what} {kind} on {corpus}"})
     # cross-article linking: B-cubed F1 of the events linked from predicted incidents, per row
     for row_name, row in ((metrics.get("linking") or {}).get("rows") or {}).items():
         bcubed = ((row.get("predicted") or {}).get("bcubed") or {}).get("f1")
@@ -168,15 +168,18 @@ def _cross_fit(metrics: dict) -> str:
     for fold, row in sorted((fit.get("folds") or {}).items()):
         if row.get("training_command"):
             text += f" Fold {escape(str(fold))} was trained by {code(row['training_command'])}."
-    rows = [[f"fold {fold} (held-out half {fold})", fmt(row.get("documents")),
-             *(fmt((row.get("triggers") or {}).get(k)) for k in ("precision", "recall", "f1")), "", ""]
+    def triggers(row: dict) -> list[str]:
+        typed, found = row.get("triggers") or {}, row.get("trigger_detection") or {}
+        return [*(fmt(typed.get(k)) for k in ("precision", "recall", "f1")),
+                *(fmt(found.get(k)) if found else "–" for k in ("precision", "recall"))]
+
+    rows = [[f"fold {fold} (held-out half {fold})", fmt(row.get("documents")), *triggers(row), "", ""]
             for fold, row in sorted((fit.get("folds") or {}).items())]
     negatives = fit.get("no_incident_documents") or {}
-    rows.append(["both", fmt(fit.get("documents")),
-                 *(fmt((fit.get("triggers") or {}).get(k)) for k in ("precision", "recall", "f1")),
-                 fmt((fit.get("incidents") or {}).get("f1")),
+    rows.append(["both", fmt(fit.get("documents")), *triggers(fit), fmt((fit.get("incidents") or {}).get("f1")),
                  f"{fmt(negatives.get('documents'))} ({fmt(negatives.get('with_a_trigger'))})"])
-    header = ["Documents predicted", "Documents", "Trigger P", "Trigger R", "Trigger F1", "Incident role F1",
+    header = ["Documents predicted", "Documents", "Trigger P", "Trigger R", "Trigger F1",
+              "Trigger found P (any type)", "Trigger found R (any type)", "Incident role F1",
               "No-incident documents (model fired on)"]
     return text + "\n\n" + markdown_table(header, rows)
 
