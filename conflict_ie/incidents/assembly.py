@@ -25,6 +25,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import re
+from dataclasses import replace
 
 from .coding import acled_coding, group_members, target_kind
 from .counts import parse_count
@@ -122,6 +123,21 @@ def assemble(text: str, entities: tuple[SpanPrediction, ...], triggers: tuple[Sp
         for _, members in sorted(clusters.items())
     ]
     return tuple(incidents)
+
+
+def typed_by_incident(triggers: tuple[SpanPrediction, ...], relations: tuple[RelationPrediction, ...],
+                      incidents: tuple[Incident, ...]) -> tuple[tuple[SpanPrediction, ...], tuple[RelationPrediction, ...]]:
+    """The article's triggers and relations with each trigger typed as its incident's record has it: "the attack"
+    that restates an air strike is an AirStrike trigger, as the guidelines annotate it (no gold incident of the
+    training and dev splits mixes trigger types), where the model reads the word alone and says Attack."""
+    typed = {(t.start, t.end): t for incident in incidents for t in incident.triggers}
+    trigger_set = set(triggers)
+
+    def retyped(span: SpanPrediction) -> SpanPrediction:
+        return typed.get((span.start, span.end), span) if span in trigger_set else span
+
+    return (tuple(retyped(t) for t in triggers),
+            tuple(replace(r, head=retyped(r.head), tail=retyped(r.tail)) for r in relations))
 
 
 class _ClusterFacts:
@@ -399,7 +415,10 @@ def _incident(text, triggers, roles, places: PlaceIndex, sentence_ranges, senten
         type=incident_type,
         event_type=acled.event_type,
         sub_event_type=acled.sub_event_type,
-        triggers=tuple(sorted(triggers, key=lambda t: t.start)),
+        # the catch-all word takes the event's type (GUIDELINES: the type follows the event, not the word): "the
+        # attack" that restates an air strike is an AirStrike trigger. A specific word keeps the kind it names
+        triggers=tuple(sorted((replace(t, label=incident_type) if t.label == "Attack" else t for t in triggers),
+                              key=lambda t: t.start)),
         dates=tuple(resolve_date(span, publication_date) for span in by_role["time"]),
         places=tuple(places.resolve_all(by_role["place"])),
         attackers=tuple(by_role["attacker"]),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from conflict_ie.incidents.assembly import assemble
+from conflict_ie.incidents.assembly import assemble, typed_by_incident
 from conflict_ie.records import RelationPrediction, SpanPrediction
 
 TEXT = ("An air strike hit Idlib on Monday, killing 12 people. The strikes also destroyed a depot. "
@@ -87,6 +87,24 @@ def test_a_generic_attack_joins_the_specific_incident_it_shares_a_place_with():
     (incident,) = assemble(SEED_LIKE, (idlib, idlib2), (raid, air), relations)
     assert incident.type == "AirStrike" and [t.text for t in incident.triggers] == ["raid", "air strike"]
     assert incident.event_type == "Explosions/Remote violence"
+
+
+def test_every_trigger_of_an_incident_and_its_relations_carry_the_events_type():
+    raid, air = at(SEED_LIKE, "raid", "Attack"), at(SEED_LIKE, "air strike", "AirStrike")
+    idlib, idlib2 = at(SEED_LIKE, "Idlib", "Location"), at(SEED_LIKE, "Idlib", "Location", 1)
+    relations = (role(raid, idlib, "place"), role(air, idlib2, "place"), role(raid, air, "same_incident"))
+    (incident,) = assemble(SEED_LIKE, (idlib, idlib2), (raid, air), relations)
+    assert [(t.text, t.label) for t in incident.triggers] == [("raid", "AirStrike"), ("air strike", "AirStrike")]
+    triggers, typed_relations = typed_by_incident((raid, air), relations, (incident,))
+    assert [t.label for t in triggers] == ["AirStrike", "AirStrike"] and triggers[0].score == raid.score
+    assert [(r.head.label, r.tail.label) for r in typed_relations] == [
+        ("AirStrike", "Location"), ("AirStrike", "Location"), ("AirStrike", "AirStrike")]
+    # an attack on another day is its own incident, and keeps its own type
+    text = "A raid in Aleppo on Monday killed two. An air strike in Aleppo on Tuesday killed five."
+    raid, air = at(text, "raid", "Attack"), at(text, "air strike", "AirStrike")
+    monday, tuesday = at(text, "Monday", "Temporal"), at(text, "Tuesday", "Temporal")
+    incidents = assemble(text, (monday, tuesday), (raid, air), (role(raid, monday, "time"), role(air, tuesday, "time")))
+    assert [t.label for t in typed_by_incident((raid, air), (), incidents)[0]] == ["Attack", "AirStrike"]
 
 
 def test_a_generic_attack_on_another_day_stays_apart():
