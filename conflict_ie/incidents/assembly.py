@@ -12,6 +12,11 @@ model read the sentence, while the place relations it draws are noisier than its
 first, so a weak link cannot join what a strong one kept apart. Gold annotations (``merge_heuristics=False``) are
 assembled as they are linked.
 
+An incident's type is its triggers' (a specific type over the catch-all Attack) unless its instruments say
+otherwise: one kind of means (aircraft and drones, rockets, artillery and missiles, bombs and IEDs) decides, as
+the guidelines have it, and then every trigger of the incident takes that type; otherwise only catch-all Attack
+triggers take the incident's type (``typed_by_incident`` carries it to the article's triggers and relations).
+
 Role fillers (the document-level role-filler layer: mentions the model reads as an attacker, target, victim or
 instrument of some incident of the article) then fill the roles the relations left empty: a filler joins the
 incident of the nearest trigger in its own sentence when that incident has no filler in that role yet and holds
@@ -27,7 +32,7 @@ import datetime as dt
 import re
 from dataclasses import replace
 
-from .coding import acled_coding, group_members, target_kind
+from .coding import acled_coding, group_members, target_kind, type_by_means
 from .counts import parse_count
 from .dates import resolve_date
 from .linking import is_dateline_date, is_dateline_place
@@ -407,6 +412,9 @@ def _incident(text, triggers, roles, places: PlaceIndex, sentence_ranges, senten
     specific = {label: weight for label, weight in weights.items() if label != "Attack"} or weights
     incident_type = max(specific, key=lambda label: (specific[label], -triggers.index(
         next(t for t in triggers if t.label == label))))
+    by_means = type_by_means(incident_type, by_role["instrument"])
+    retype = (lambda t: t.label == "Attack") if by_means == incident_type else (lambda t: True)
+    incident_type = by_means
     acled, civilian_targeting = acled_coding(incident_type,
                                              target_kind(by_role["target"], by_role["victim"], armed_members))
     evidence = [SpanPrediction(start, end, text[start:end], "sentence", 1.0)
@@ -416,8 +424,9 @@ def _incident(text, triggers, roles, places: PlaceIndex, sentence_ranges, senten
         event_type=acled.event_type,
         sub_event_type=acled.sub_event_type,
         # the catch-all word takes the event's type (GUIDELINES: the type follows the event, not the word): "the
-        # attack" that restates an air strike is an AirStrike trigger. A specific word keeps the kind it names
-        triggers=tuple(sorted((replace(t, label=incident_type) if t.label == "Attack" else t for t in triggers),
+        # attack" that restates an air strike is an AirStrike trigger. A specific word keeps the kind it names,
+        # unless the means decided the type
+        triggers=tuple(sorted((replace(t, label=incident_type) if retype(t) else t for t in triggers),
                               key=lambda t: t.start)),
         dates=tuple(resolve_date(span, publication_date) for span in by_role["time"]),
         places=tuple(places.resolve_all(by_role["place"])),

@@ -90,6 +90,35 @@ def target_kind(targets, victims, members: frozenset[tuple[int, int]] = frozense
     return "civilian" if kinds else None
 
 
+# The means that decide an incident's type over its word (GUIDELINES: "The means, when the text gives them, decide
+# over the word"), by a word of an instrument span, singular or plural.
+MEANS_TYPES = {
+    "AirStrike": frozenset("aircraft airplane plane warplane jet bomber drone uav helicopter gunship".split()),
+    "Shelling": frozenset("rocket artillery mortar missile shell howitzer launcher grad katyusha".split()),
+    "Explosion": frozenset("bomb ied vbied explosive grenade landmine mine".split()),
+}
+# Types the means can decide between: the remote and explosive kinds, and the catch-all. A clash or an abduction
+# is told by what the people did, whatever arms they carried.
+MEANS_DECIDE = frozenset({"Attack", "AirStrike", "Shelling", "Explosion"})
+
+
+def type_by_means(incident_type: str, instruments) -> str:
+    """The incident's type as its instruments tell it: one kind of means (drones, rockets and missiles, bombs and
+    IEDs) makes an attack, strike or shelling that kind; none, or means of two kinds (a drone firing missiles),
+    leave the type the triggers gave. Bombs beside aircraft are the aircraft's: an air strike."""
+    if incident_type not in MEANS_DECIDE:
+        return incident_type
+    kinds = set()
+    for span in instruments:
+        for word in _WORD.findall(span.text.lower()):
+            for kind, words in MEANS_TYPES.items():
+                if word in words or (word.endswith("s") and word[:-1] in words):
+                    kinds.add(kind)
+    if kinds == {"AirStrike", "Explosion"}:
+        kinds = {"AirStrike"}
+    return kinds.pop() if len(kinds) == 1 else incident_type
+
+
 def acled_coding(incident_type: str, kind: str | None) -> tuple[AcledType, bool]:
     """The ACLED event type and sub-event type, and the civilian-targeting mark, of an incident. An Attack is
     violence against civilians only when its targets are civilians; on armed actors, or on targets the text does

@@ -107,6 +107,21 @@ def test_every_trigger_of_an_incident_and_its_relations_carry_the_events_type():
     assert [t.label for t in typed_by_incident((raid, air), (), incidents)[0]] == ["Attack", "AirStrike"]
 
 
+def test_an_instrument_of_one_kind_types_the_incident_and_all_its_triggers():
+    text = "Russian forces shelled Kharkiv with artillery. The strike killed three."
+    shelled, strike = at(text, "shelled", "Shelling"), at(text, "strike", "AirStrike")
+    artillery, kharkiv = at(text, "artillery", "Weapon"), at(text, "Kharkiv", "Location")
+    strike = SpanPrediction(strike.start, strike.end, strike.text, "AirStrike", 0.99)  # the word outweighs
+    relations = (role(shelled, artillery, "instrument"), role(shelled, kharkiv, "place"),
+                 role(strike, shelled, "same_incident"))
+    (incident,) = assemble(text, (kharkiv, artillery), (shelled, strike), relations)
+    assert incident.type == "Shelling" and incident.sub_event_type == "Shelling/artillery/missile attack"
+    assert [t.label for t in incident.triggers] == ["Shelling", "Shelling"]
+    # without the artillery the heavier word decides, and a specific word keeps its own type
+    (incident,) = assemble(text, (kharkiv,), (shelled, strike), relations[1:])
+    assert incident.type == "AirStrike" and [t.label for t in incident.triggers] == ["Shelling", "AirStrike"]
+
+
 def test_a_generic_attack_on_another_day_stays_apart():
     text = "A raid in Aleppo on Monday killed two. An air strike in Aleppo on Tuesday killed five."
     raid, air = at(text, "raid", "Attack"), at(text, "air strike", "AirStrike")

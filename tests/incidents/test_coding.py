@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conflict_ie.incidents.coding import acled_coding, group_members, span_kind, target_kind
+from conflict_ie.incidents.coding import acled_coding, group_members, span_kind, target_kind, type_by_means
 from conflict_ie.records import RelationPrediction, SpanPrediction
 from tests.conftest import REPO_ROOT
 
@@ -56,3 +56,20 @@ def test_the_seeds_us_raids_on_al_qaeda_leaders_are_battles_not_violence_against
     assert raids and all(i["event_type"] == "Battles" and i["sub_event_type"] == "Armed clash" for i in raids)
     assert not any(i["event_type"] == "Violence against civilians" for _, i in incidents)
     assert not any(i["civilian_targeting"] for _, i in incidents)  # the seeds' strikes hit armed groups
+
+
+@pytest.mark.parametrize("incident_type, instruments, decided", [
+    ("AirStrike", ["shells"], "Shelling"),  # "shelled ... the strike": the shells say what it was
+    ("Shelling", ["warplane"], "AirStrike"),
+    ("Attack", ["Shahed-type attack drones"], "AirStrike"),
+    ("AirStrike", ["Iskander-M ballistic missiles"], "Shelling"),
+    ("Attack", ["IEDs"], "Explosion"),
+    ("Attack", ["helicopters", "barrel bombs"], "AirStrike"),  # bombs dropped from the air: an air strike
+    ("AirStrike", ["ballistic missiles", "drones"], "AirStrike"),  # two kinds of means: the triggers' type stays
+    ("Attack", ["AK-47 rifles"], "Attack"),  # no kind of remote or explosive means
+    ("Attack", [], "Attack"),
+    ("ArmedClash", ["mortars"], "ArmedClash"),  # a clash is told by the fighting, whatever arms were used
+    ("Abduction", ["trucks"], "Abduction"),
+])
+def test_the_means_decide_the_type_over_the_word(incident_type, instruments, decided):
+    assert type_by_means(incident_type, [span(text, "Weapon") for text in instruments]) == decided
