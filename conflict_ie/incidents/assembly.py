@@ -410,11 +410,10 @@ def _incident(text, triggers, roles, places: PlaceIndex, sentence_ranges, senten
         weights[trigger.label] = weights.get(trigger.label, 0.0) + trigger.score
     # the event's type: a specific one (air strike, shelling, ...) over the catch-all "Attack" when both are there
     specific = {label: weight for label, weight in weights.items() if label != "Attack"} or weights
-    incident_type = max(specific, key=lambda label: (specific[label], -triggers.index(
+    word_type = max(specific, key=lambda label: (specific[label], -triggers.index(
         next(t for t in triggers if t.label == label))))
-    by_means = type_by_means(incident_type, by_role["instrument"])
-    retype = (lambda t: t.label == "Attack") if by_means == incident_type else (lambda t: True)
-    incident_type = by_means
+    incident_type = type_by_means(word_type, by_role["instrument"])
+    means_decided = incident_type != word_type
     acled, civilian_targeting = acled_coding(incident_type,
                                              target_kind(by_role["target"], by_role["victim"], armed_members))
     evidence = [SpanPrediction(start, end, text[start:end], "sentence", 1.0)
@@ -426,8 +425,8 @@ def _incident(text, triggers, roles, places: PlaceIndex, sentence_ranges, senten
         # the catch-all word takes the event's type (GUIDELINES: the type follows the event, not the word): "the
         # attack" that restates an air strike is an AirStrike trigger. A specific word keeps the kind it names,
         # unless the means decided the type
-        triggers=tuple(sorted((replace(t, label=incident_type) if retype(t) else t for t in triggers),
-                              key=lambda t: t.start)),
+        triggers=tuple(sorted((replace(t, label=incident_type) if means_decided or t.label == "Attack" else t
+                               for t in triggers), key=lambda t: t.start)),
         dates=tuple(resolve_date(span, publication_date) for span in by_role["time"]),
         places=tuple(places.resolve_all(by_role["place"])),
         attackers=tuple(by_role["attacker"]),
