@@ -20,7 +20,9 @@ The rules:
                      two different weekdays or days of a month.
 ``places_rule``      places must match or nest (Kafr Jallis > Idlib > Syria nests in Idlib): the same specific
                      place is an anchor (2 points), agreement only at region level 1 point, two different places
-                     of one region (sibling towns), two first-level regions (admin1) or two countries a veto.
+                     of one region (sibling towns), two first-level regions (admin1) or two countries a veto,
+                     unless one report names the other's region among its places (``regions_contradict``: "the
+                     Sinjar region", a region by the article's word, nests in "Khanasor, Sinjar, Nineveh").
 ``roles_rule``       attackers of each report that are the targets or victims of the other, without a shared
                      attacker, mark a retaliation strike (a veto; one direction suffices unless one report is an
                      armed clash, where both sides attack); a shared attacker gives 1 point, a shared target or
@@ -394,7 +396,7 @@ def places_rule(a: LinkRecord, b: LinkRecord, settings: LinkSettings) -> Verdict
     countries_a, countries_b = _country_keys(a), _country_keys(b)
     if countries_a and countries_b and not countries_a & countries_b:
         return Verdict("places", veto=True, reason=f"{a.country} and {b.country}")
-    if a.admin1 and b.admin1 and _country_key(a.admin1) != _country_key(b.admin1):
+    if regions_contradict(a, b):
         return Verdict("places", veto=True, reason=f"regions {a.admin1} and {b.admin1}")
     (places_a, parents_a), (places_b, parents_b) = _hierarchies(a.places), _hierarchies(b.places)
     if not places_a or not places_b:
@@ -420,6 +422,22 @@ def places_rule(a: LinkRecord, b: LinkRecord, settings: LinkSettings) -> Verdict
     if relation in ("nested", "region"):
         return Verdict("places", points=1, reason=f"{name_a} and {name_b} nest")
     return Verdict("places", veto=True, reason=f"{name_a} and {name_b} are different places")
+
+
+def regions_contradict(a: LinkRecord, b: LinkRecord) -> bool:
+    """Two known, different first-level regions, neither of which the other report names among its places: "the
+    Sinjar region" (a region by the article's word) and "Khanasor, in Sinjar, Nineveh" nest, Nineveh and Duhok
+    do not."""
+    if not a.admin1 or not b.admin1 or _country_key(a.admin1) == _country_key(b.admin1):
+        return False
+    return not (_place_keys((a.admin1,))[0] in _names_of(b.places) or
+                _place_keys((b.admin1,))[0] in _names_of(a.places))
+
+
+@functools.lru_cache(maxsize=65536)
+def _names_of(places: tuple[tuple[str, ...], ...]) -> frozenset[str]:
+    """Every name key of a record's place hierarchies."""
+    return frozenset(key for hierarchy in places for key in _place_keys(hierarchy))
 
 
 @functools.lru_cache(maxsize=65536)
@@ -511,7 +529,9 @@ def block_keys(record: LinkRecord, settings: LinkSettings = LinkSettings()) -> l
 def group_keys(record: LinkRecord) -> list[tuple[str | None, str | None, str | None]]:
     """The groups a record joins inside a country-day block: (first-level region, type family, locality). None
     in a part means unknown, and meets every value; two known values must be equal. The region is the record's
-    admin1 (``places_rule`` vetoes two known, different ones); the family groups the types ``types_rule``
+    admin1 (``places_rule`` vetoes two known, different ones, unless one report names the other's region among
+    its places: so a record also joins, with any locality, the group of each other name of its places); the
+    family groups the types ``types_rule``
     accepts together (armed violence: remote violence and armed clashes; abduction; the catch-all Attack has
     none); the localities are the place names the record's hierarchies give below its region ("Kafr Jallis"),
     one group each, or None when the region is unknown or some place of the record is only a region or a country
@@ -529,7 +549,11 @@ def group_keys(record: LinkRecord) -> list[tuple[str | None, str | None, str | N
             localities = set()
             break
         localities.update(keys[:cut])
-    return [(region, family, locality) for locality in (sorted(localities) or [None])]
+    groups = [(region, family, locality) for locality in (sorted(localities) or [None])]
+    if region is not None:  # it also meets, in any locality, a report whose region it names among its places
+        named = (_names_of(record.places) | {_place_keys((record.admin1,))[0]}) - {region} - countries
+        groups += [(name, family, None) for name in sorted(named)]
+    return groups
 
 
 def candidate_pairs(records: Sequence[LinkRecord], settings: LinkSettings = LinkSettings()) -> set[tuple[int, int]]:

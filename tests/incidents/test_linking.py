@@ -216,7 +216,7 @@ def test_link_incidents_on_article_results():
 
 def test_blocking_splits_by_region_type_family_and_town():
     a = record("a", admin1="Idlib")
-    assert candidate_pairs([a, record("b", admin1="Aleppo", places=(("Kafr Jallis", "Aleppo", "Syria"),))]) == set()
+    assert candidate_pairs([a, record("b", admin1="Aleppo", places=(("Azaz", "Aleppo", "Syria"),))]) == set()
     assert candidate_pairs([a, record("b", type="Abduction", admin1="Idlib")]) == set()
     assert candidate_pairs([a, record("b", type="Attack", admin1="Idlib")]) == {(0, 1)}  # the catch-all: any family
     assert candidate_pairs([a, record("b", places=(("Binnish", "Idlib", "Syria"),), admin1="Idlib")]) == set()
@@ -292,3 +292,19 @@ def test_datelines_are_not_where_or_when_it_happened():
     linked_record = record_from_incident("d01", 0, incident, publication)
     assert linked_record.places == (("Thiban", "Syria"),) and linked_record.country == "Syria"
     assert linked_record.date_iso == "2024-09-17" and linked_record.date_text == "Tuesday night"
+
+
+
+def test_a_region_one_report_names_among_the_places_of_another_does_not_veto():
+    """"the Sinjar region of northern Iraq" makes Sinjar one report's first-level region; another writes
+    "Khanasor, in Sinjar district, Nineveh". Two regions contradict only when neither report names the other's."""
+    district = record("a", places=(("Sinjar", "Iraq"), ("Iraq",)), admin1="Sinjar", country="Iraq")
+    town = record("b", places=(("Sinjar", "Nineveh", "Iraq"), ("Khanasor",)), admin1="Nineveh", country="Iraq")
+    verdict = reasons(district, town)["places"]
+    assert not verdict.veto and verdict.points == 1 and not verdict.anchor  # a region named by one: weak
+    assert linked(district, town)
+    assert candidate_pairs([district, town]) == {(0, 1)}
+    # another region, which neither names, still vetoes and still keeps the blocks apart
+    elsewhere = record("c", places=(("Gara", "Duhok", "Iraq"),), admin1="Duhok", country="Iraq")
+    assert reasons(district, elsewhere)["places"].veto
+    assert candidate_pairs([district, elsewhere]) == set()
