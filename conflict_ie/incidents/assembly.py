@@ -127,7 +127,26 @@ def assemble(text: str, entities: tuple[SpanPrediction, ...], triggers: tuple[Sp
                   places, sentence_ranges, sentence_starts, publication_date, armed_members)
         for _, members in sorted(clusters.items())
     ]
+    if merge_heuristics:  # gold is annotated as it is
+        incidents = [incident for incident in incidents if not is_generic_mention(text, incident)]
     return tuple(incidents)
+
+
+# "a strike", "each strike", "many more strikes", "any such attack": a determiner that speaks of no one incident
+_GENERIC_DETERMINER = re.compile(r"\b(?:a|an|each|every|any|such|more|many|further|future)\s+(?:\w+\s+)?$",
+                                 re.IGNORECASE)
+# what ties a mention to one happening; an attacker, a means or a source alone do not ("aircraft employed in a
+# strike", "nations which have conducted strikes")
+ANCHOR_ROLES = ("dates", "places", "targets", "victims", "fatalities", "injuries")
+
+
+def is_generic_mention(text: str, incident: Incident) -> bool:
+    """Talk about violence, not an incident: every trigger follows a generic determiner and nothing anchors the
+    record in a happening (no time, place, target, victim or count). Definitions ("A strike, as defined ...,
+    means"), habits and promises ("many more strikes") are not incidents by the guidelines."""
+    if any(getattr(incident, role) for role in ANCHOR_ROLES):
+        return False
+    return all(_GENERIC_DETERMINER.search(text[max(0, t.start - 40):t.start]) for t in incident.triggers)
 
 
 def typed_by_incident(triggers: tuple[SpanPrediction, ...], relations: tuple[RelationPrediction, ...],
@@ -137,12 +156,15 @@ def typed_by_incident(triggers: tuple[SpanPrediction, ...], relations: tuple[Rel
     training and dev splits mixes trigger types), where the model reads the word alone and says Attack."""
     typed = {(t.start, t.end): t for incident in incidents for t in incident.triggers}
     trigger_set = set(triggers)
+    # a trigger no incident holds was a generic mention (``is_generic_mention``): no trigger, no relations
+    dropped = {t for t in triggers if (t.start, t.end) not in typed}
 
     def retyped(span: SpanPrediction) -> SpanPrediction:
         return typed.get((span.start, span.end), span) if span in trigger_set else span
 
-    return (tuple(retyped(t) for t in triggers),
-            tuple(replace(r, head=retyped(r.head), tail=retyped(r.tail)) for r in relations))
+    return (tuple(retyped(t) for t in triggers if t not in dropped),
+            tuple(replace(r, head=retyped(r.head), tail=retyped(r.tail)) for r in relations
+                  if r.head not in dropped and r.tail not in dropped))
 
 
 class _ClusterFacts:

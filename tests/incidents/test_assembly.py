@@ -221,3 +221,37 @@ def test_the_dateline_is_neither_the_place_nor_the_time_of_an_incident():
                            publication_date=dt.date(2024, 9, 18))
     assert [p.span.text for p in incident.places] == ["Idlib"]
     assert [(d.span.text, d.iso) for d in incident.dates] == [("Tuesday", "2024-09-17")]
+
+
+# ---------------------------------------------------------------- talk about violence
+
+GENERIC_TEXT = ("Coalition aircraft conducted a strike near Mosul on Monday. A strike, as defined in these releases, "
+                "means one or more aircraft. Officials promised many more strikes. The strike was reviewed.")
+
+
+def _generic_span(text: str, label: str = "AirStrike", occurrence: int = 0) -> SpanPrediction:
+    start = -1
+    for _ in range(occurrence + 1):
+        start = GENERIC_TEXT.index(text, start + 1)
+    return SpanPrediction(start, start + len(text), text, label, 0.9)
+
+
+def test_a_generic_mention_with_nothing_anchoring_it_is_no_incident():
+    real, definition = _generic_span("strike"), _generic_span("strike", occurrence=1)
+    promise, definite = _generic_span("strikes"), _generic_span("strike", occurrence=3)
+    mosul, coalition = _generic_span("Mosul", "Location"), _generic_span("Coalition aircraft", "Organisation")
+    aircraft, officials = _generic_span("aircraft", "Weapon", occurrence=1), _generic_span("Officials", "Person")
+    relations = (RelationPrediction(real, mosul, "place", 0.9), RelationPrediction(real, coalition, "attacker", 0.9),
+                 RelationPrediction(definition, aircraft, "instrument", 0.9),
+                 RelationPrediction(promise, officials, "reported_by", 0.9))
+    triggers = (real, definition, promise, definite)
+    incidents = assemble(GENERIC_TEXT, (mosul, coalition, aircraft, officials), triggers, relations)
+    # "a strike near Mosul" is anchored by its place, and "The strike" restates it; "A strike, as defined" and
+    # "many more strikes" have a means and a source but no time, place, target, victim or count
+    assert [[t.text for t in incident.triggers] for incident in incidents] == [["strike", "strike"]]
+    kept, kept_relations = typed_by_incident(triggers, relations, incidents)
+    assert kept == (real, definite) and kept_relations == relations[:2]
+    # with a place, the same words are an incident; and gold is assembled as annotated
+    anchored = relations + (RelationPrediction(definition, mosul, "place", 0.9),)
+    assert len(assemble(GENERIC_TEXT, (mosul,), (definition,), anchored[4:])) == 1
+    assert len(assemble(GENERIC_TEXT, (aircraft,), (definition,), relations[2:3], merge_heuristics=False)) == 1
