@@ -71,6 +71,8 @@ def assemble(text: str, entities: tuple[SpanPrediction, ...], triggers: tuple[Sp
              merge_heuristics: bool = True, role_fillers: tuple[SpanPrediction, ...] = ()) -> tuple[Incident, ...]:
     """Group triggers into incidents and fill each incident's roles from the relations, then from the role
     fillers."""
+    if merge_heuristics:  # gold is assembled as annotated
+        triggers = tuple(t for t in triggers if not is_modifier_use(text, t))
     if not triggers:
         return ()
     key = lambda span: (span.start, span.end)  # noqa: E731 - spans are identified by their offsets
@@ -130,6 +132,20 @@ def assemble(text: str, entities: tuple[SpanPrediction, ...], triggers: tuple[Sp
     if merge_heuristics:  # gold is annotated as it is
         incidents = [incident for incident in incidents if not is_generic_mention(text, incident)]
     return tuple(incidents)
+
+
+# Nouns an event word can modify without naming an event: "attack helicopters", "fighting position", "strike
+# assessments", "bombing runs". No trigger of the annotations (seeds, authored, re3d) comes before one of them.
+_MODIFIED_NOUN = re.compile(
+    r"\s+(?:positions?|assessments?|devices?|aircraft|helicopters?|jets?|planes?|capabilit(?:y|ies)|groups?|"
+    r"packages?|runs?|units?|teams?|squads?|dogs?|boats?|submarines?|rifles?|drills?|exercises?|training)\b",
+    re.IGNORECASE)
+
+
+def is_modifier_use(text: str, trigger: SpanPrediction) -> bool:
+    """A one-word trigger that modifies the noun after it ("attack helicopters", "fighting position") names
+    equipment, a place or a paper, not an event."""
+    return " " not in trigger.text.strip() and _MODIFIED_NOUN.match(text, trigger.end) is not None
 
 
 # "a strike", "each strike", "many more strikes", "any such attack": a determiner that speaks of no one incident

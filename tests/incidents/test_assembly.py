@@ -255,3 +255,18 @@ def test_a_generic_mention_with_nothing_anchoring_it_is_no_incident():
     anchored = relations + (RelationPrediction(definition, mosul, "place", 0.9),)
     assert len(assemble(GENERIC_TEXT, (mosul,), (definition,), anchored[4:])) == 1
     assert len(assemble(GENERIC_TEXT, (aircraft,), (definition,), relations[2:3], merge_heuristics=False)) == 1
+
+
+def test_an_event_word_modifying_a_noun_is_no_trigger():
+    text = "Apache attack helicopters struck a fighting position near Hit. Strike assessments follow."
+    attack = SpanPrediction(7, 13, "attack", "Attack", 0.9)
+    struck = SpanPrediction(text.index("struck"), text.index("struck") + 6, "struck", "AirStrike", 0.9)
+    fighting = SpanPrediction(text.index("fighting"), text.index("fighting") + 8, "fighting", "ArmedClash", 0.9)
+    strike = SpanPrediction(text.index("Strike"), text.index("Strike") + 6, "Strike", "AirStrike", 0.9)
+    hit = SpanPrediction(text.index("Hit"), text.index("Hit") + 3, "Hit", "Location", 0.9)
+    relations = tuple(RelationPrediction(t, hit, "place", 0.9) for t in (attack, struck, fighting, strike))
+    incidents = assemble(text, (hit,), (attack, struck, fighting, strike), relations)
+    assert [[t.text for t in i.triggers] for i in incidents] == [["struck"]]
+    assert typed_by_incident((attack, struck, fighting, strike), relations, incidents)[0] == (struck,)
+    # gold is assembled as annotated
+    assert len(assemble(text, (hit,), (fighting,), relations[2:3], merge_heuristics=False)) == 1
