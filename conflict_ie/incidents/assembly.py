@@ -130,7 +130,8 @@ def assemble(text: str, entities: tuple[SpanPrediction, ...], triggers: tuple[Sp
         for _, members in sorted(clusters.items())
     ]
     if merge_heuristics:  # gold is annotated as it is
-        incidents = [incident for incident in incidents if not is_generic_mention(text, incident)]
+        incidents = [incident for incident in incidents
+                     if not is_generic_mention(text, incident) and not is_national_tally(text, incident)]
     return tuple(incidents)
 
 
@@ -154,6 +155,22 @@ _GENERIC_DETERMINER = re.compile(r"\b(?:a|an|each|every|any|such|more|many|furth
 # what ties a mention to one happening; an attacker, a means or a source alone do not ("aircraft employed in a
 # strike", "nations which have conducted strikes")
 ANCHOR_ROLES = ("dates", "places", "targets", "victims", "fatalities", "injuries")
+
+
+# a number right before a plural event noun: "34 strikes", "five airstrikes" (not "five rockets struck"; one is
+# not a tally)
+_TALLY = re.compile(r"\b(?:[2-9]|[1-9]\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|"
+                    r"thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|dozen|dozens|scores)\s+$", re.IGNORECASE)
+
+
+def is_national_tally(text: str, incident: Incident) -> bool:
+    """A count of events over whole countries ("conducted 34 strikes against ISIL in Syria and Iraq"), which the
+    report then breaks down by town: a total, not one incident. ACLED codes events where they happened; no
+    annotated incident counts its events and names only countries."""
+    countries_only = bool(incident.places) and all(
+        place.country and place.hierarchy == (place.country,) for place in incident.places)
+    return countries_only and any(t.text.lower().endswith("s") and _TALLY.search(text[max(0, t.start - 40):t.start])
+                                  for t in incident.triggers)
 
 
 def is_generic_mention(text: str, incident: Incident) -> bool:

@@ -270,3 +270,25 @@ def test_an_event_word_modifying_a_noun_is_no_trigger():
     assert typed_by_incident((attack, struck, fighting, strike), relations, incidents)[0] == (struck,)
     # gold is assembled as annotated
     assert len(assemble(text, (hit,), (fighting,), relations[2:3], merge_heuristics=False)) == 1
+
+
+def test_a_count_of_events_over_whole_countries_is_a_total_not_an_incident():
+    text = ("Coalition forces conducted 34 strikes against ISIL in Syria and Iraq. Near Mosul, five strikes "
+            "destroyed a depot. In Lebanon, five rockets struck a base.")
+
+    def at(word: str, label: str, occurrence: int = 0) -> SpanPrediction:
+        start = -1
+        for _ in range(occurrence + 1):
+            start = text.index(word, start + 1)
+        return SpanPrediction(start, start + len(word), word, label, 0.9)
+
+    total, town, rockets = at("strikes", "AirStrike"), at("strikes", "AirStrike", 1), at("struck", "Shelling")
+    syria, iraq, mosul = at("Syria", "Location"), at("Iraq", "Location"), at("Mosul", "Location")
+    lebanon, depot, base = at("Lebanon", "Location"), at("depot", "Facility"), at("base", "Facility")
+    relations = (RelationPrediction(total, syria, "place", 0.9), RelationPrediction(total, iraq, "place", 0.9),
+                 RelationPrediction(town, mosul, "place", 0.9), RelationPrediction(town, depot, "target", 0.9),
+                 RelationPrediction(rockets, lebanon, "place", 0.9), RelationPrediction(rockets, base, "target", 0.9))
+    incidents = assemble(text, (syria, iraq, mosul, lebanon, depot, base), (total, town, rockets), relations)
+    # the national total goes; the strikes near a town stay, and so does a count of the means, not of events
+    assert [[t.text for t in i.triggers] for i in incidents] == [["strikes"], ["struck"]]
+    assert incidents[0].triggers[0].start == town.start
