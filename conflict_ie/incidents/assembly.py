@@ -152,9 +152,13 @@ def is_modifier_use(text: str, trigger: SpanPrediction) -> bool:
 # "a strike", "each strike", "many more strikes", "any such attack": a determiner that speaks of no one incident
 _GENERIC_DETERMINER = re.compile(r"\b(?:a|an|each|every|any|such|more|many|further|future)\s+(?:\w+\s+)?$",
                                  re.IGNORECASE)
-# what ties a mention to one happening; an attacker, a means or a source alone do not ("aircraft employed in a
-# strike", "nations which have conducted strikes")
-ANCHOR_ROLES = ("dates", "places", "targets", "victims", "fatalities", "injuries")
+# a word that makes a plural specific: "the strikes", "its attacks", "Hezbollah's raids", "five strikes"
+_SPECIFIC_DETERMINER = re.compile(r"(?:\b(?:the|this|that|these|those|its|their|his|her|our|your|my|whose|\d+|two|"
+                                  r"three|four|five|six|seven|eight|nine|ten|several)|['’]s)\s+(?:[\w-]+\s+)?$",
+                                  re.IGNORECASE)
+# what ties a mention to one happening; an attacker, a means, a source or a country alone do not ("aircraft
+# employed in a strike", "nations which have conducted strikes in Syria")
+ANCHOR_ROLES = ("dates", "targets", "victims", "fatalities", "injuries")
 
 
 # a number right before a plural event noun: "34 strikes", "five airstrikes" (not "five rockets struck"; one is
@@ -174,12 +178,21 @@ def is_national_tally(text: str, incident: Incident) -> bool:
 
 
 def is_generic_mention(text: str, incident: Incident) -> bool:
-    """Talk about violence, not an incident: every trigger follows a generic determiner and nothing anchors the
-    record in a happening (no time, place, target, victim or count). Definitions ("A strike, as defined ...,
-    means"), habits and promises ("many more strikes") are not incidents by the guidelines."""
-    if any(getattr(incident, role) for role in ANCHOR_ROLES):
+    """Talk about violence, not an incident: every trigger follows a generic determiner or is a bare plural, and
+    nothing anchors the record in a happening (no time, target, victim or count, no place below a country).
+    Definitions ("A strike, as defined ..., means"), habits and promises ("many more strikes", "nations which
+    have conducted strikes in Syria", "in attacks claimed by armed factions") are not incidents by the
+    guidelines; no annotated incident lacks all of these anchors."""
+    if any(getattr(incident, role) for role in ANCHOR_ROLES) or any(
+            not (place.country and place.hierarchy == (place.country,)) for place in incident.places):
         return False
-    return all(_GENERIC_DETERMINER.search(text[max(0, t.start - 40):t.start]) for t in incident.triggers)
+
+    def generic(trigger: SpanPrediction) -> bool:
+        before = text[max(0, trigger.start - 40):trigger.start]
+        bare_plural = trigger.text.lower().endswith("s") and not _SPECIFIC_DETERMINER.search(before)
+        return bare_plural or bool(_GENERIC_DETERMINER.search(before))
+
+    return all(generic(t) for t in incident.triggers)
 
 
 def typed_by_incident(triggers: tuple[SpanPrediction, ...], relations: tuple[RelationPrediction, ...],

@@ -292,3 +292,23 @@ def test_a_count_of_events_over_whole_countries_is_a_total_not_an_incident():
     # the national total goes; the strikes near a town stay, and so does a count of the means, not of events
     assert [[t.text for t in i.triggers] for i in incidents] == [["strikes"], ["struck"]]
     assert incidents[0].triggers[0].start == town.start
+
+
+def test_a_bare_plural_placed_only_in_a_country_is_talk_about_violence():
+    text = ("Coalition nations which have conducted strikes in Syria include Canada. Israeli strikes in Syria "
+            "killed five on Monday. The strikes in Syria were condemned.")
+
+    def at(word: str, label: str, occurrence: int = 0) -> SpanPrediction:
+        start = -1
+        for _ in range(occurrence + 1):
+            start = text.index(word, start + 1)
+        return SpanPrediction(start, start + len(word), word, label, 0.9)
+
+    habit, counted, definite = (at("strikes", "AirStrike", n) for n in range(3))
+    syria = [at("Syria", "Location", n) for n in range(3)]
+    five = at("five", "Quantity")
+    relations = tuple(RelationPrediction(t, place, "place", 0.9) for t, place in zip((habit, counted, definite), syria))
+    relations += (RelationPrediction(counted, five, "killed_count", 0.9),)
+    # each on its own: merged, the anchored record would keep the others
+    kept = [bool(assemble(text, (*syria, five), (t,), relations)) for t in (habit, counted, definite)]
+    assert kept == [False, True, True]  # the habit goes; a count anchors; "The strikes" is definite
