@@ -229,11 +229,16 @@ GENERIC_TEXT = ("Coalition aircraft conducted a strike near Mosul on Monday. A s
                 "means one or more aircraft. Officials promised many more strikes. The strike was reviewed.")
 
 
-def _generic_span(text: str, label: str = "AirStrike", occurrence: int = 0) -> SpanPrediction:
+def span_in(text: str, word: str, label: str, occurrence: int = 0) -> SpanPrediction:
+    """The span of the ``occurrence``-th ``word`` of ``text``."""
     start = -1
     for _ in range(occurrence + 1):
-        start = GENERIC_TEXT.index(text, start + 1)
-    return SpanPrediction(start, start + len(text), text, label, 0.9)
+        start = text.index(word, start + 1)
+    return SpanPrediction(start, start + len(word), word, label, 0.9)
+
+
+def _generic_span(word: str, label: str = "AirStrike", occurrence: int = 0) -> SpanPrediction:
+    return span_in(GENERIC_TEXT, word, label, occurrence)
 
 
 def test_a_generic_mention_with_nothing_anchoring_it_is_no_incident():
@@ -277,10 +282,7 @@ def test_a_count_of_events_over_whole_countries_is_a_total_not_an_incident():
             "destroyed a depot. In Lebanon, five rockets struck a base.")
 
     def at(word: str, label: str, occurrence: int = 0) -> SpanPrediction:
-        start = -1
-        for _ in range(occurrence + 1):
-            start = text.index(word, start + 1)
-        return SpanPrediction(start, start + len(word), word, label, 0.9)
+        return span_in(text, word, label, occurrence)
 
     total, town, rockets = at("strikes", "AirStrike"), at("strikes", "AirStrike", 1), at("struck", "Shelling")
     syria, iraq, mosul = at("Syria", "Location"), at("Iraq", "Location"), at("Mosul", "Location")
@@ -299,10 +301,7 @@ def test_a_bare_plural_placed_only_in_a_country_is_talk_about_violence():
             "killed five on Monday. The strikes in Syria were condemned.")
 
     def at(word: str, label: str, occurrence: int = 0) -> SpanPrediction:
-        start = -1
-        for _ in range(occurrence + 1):
-            start = text.index(word, start + 1)
-        return SpanPrediction(start, start + len(word), word, label, 0.9)
+        return span_in(text, word, label, occurrence)
 
     habit, counted, definite = (at("strikes", "AirStrike", n) for n in range(3))
     syria = [at("Syria", "Location", n) for n in range(3)]
