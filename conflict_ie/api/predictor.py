@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from ..inference import InferenceRunner
-from ..incidents.assembly import assemble, typed_by_incident
+from ..incidents.assembly import assemble, joined_abutting_triggers, typed_by_incident
 from ..model import load_model, resolve_device
 from ..records import ArticleResult
 from ..schema import LAYERS
@@ -109,9 +109,9 @@ class Predictor:
         decoded = self.runner.run(list(texts), progress=progress)
         results = []
         for text, result, date in zip(texts, decoded, dates):
-            incidents = assemble(text, result.entities, result.triggers, result.relations, date,
-                                 role_fillers=result.role_fillers)
-            triggers, relations = typed_by_incident(result.triggers, result.relations, incidents)
+            triggers, relations = joined_abutting_triggers(text, result.triggers, result.relations)
+            incidents = assemble(text, result.entities, triggers, relations, date, role_fillers=result.role_fillers)
+            triggers, relations = typed_by_incident(triggers, relations, incidents)
             results.append(ArticleResult(result.entities, triggers, relations, incidents,
                                          self.untrained_layers, result.role_fillers))
         return results

@@ -195,6 +195,44 @@ def is_generic_mention(text: str, incident: Incident) -> bool:
     return all(generic(t) for t in incident.triggers)
 
 
+def joined_abutting_triggers(text: str, triggers: tuple[SpanPrediction, ...],
+                             relations: tuple[RelationPrediction, ...]
+                             ) -> tuple[tuple[SpanPrediction, ...], tuple[RelationPrediction, ...]]:
+    """Two trigger spans with only spaces between them are one compound trigger ("grenade attack" read as
+    Explosion + Shelling, "air raid" read as two words): no two annotated triggers abut. The joined span takes
+    the first word's type, which names the means, unless that is the catch-all Attack, and the relations of both
+    words (the strongest of each head, tail and label). The words are joined after relation scoring, so every
+    relation the model drew for either word is kept (scoring the joined span afresh, tried on dev, split more
+    incidents than it joined: incident role F1 0.535 to 0.528)."""
+    ordered = sorted(triggers, key=lambda t: (t.start, t.end))
+    joined: list[SpanPrediction] = []
+    replaced: dict[SpanPrediction, SpanPrediction] = {}
+    for trigger in ordered:
+        previous = joined[-1] if joined else None
+        if previous is not None and previous.end < trigger.start and not text[previous.end:trigger.start].strip(" \t\u00a0"):
+            label = trigger.label if previous.label == "Attack" else previous.label
+            both = SpanPrediction(previous.start, trigger.end, text[previous.start:trigger.end], label,
+                                  round((previous.score + trigger.score) / 2, 4))
+            for old, new in list(replaced.items()):
+                if new == previous:
+                    replaced[old] = both
+            replaced[previous], replaced[trigger] = both, both
+            joined[-1] = both
+        else:
+            joined.append(trigger)
+    if not replaced:
+        return triggers, relations
+    best: dict[tuple, RelationPrediction] = {}
+    for relation in relations:
+        head, tail = replaced.get(relation.head, relation.head), replaced.get(relation.tail, relation.tail)
+        if head == tail:
+            continue  # a same_incident link between the two words
+        key = (head, tail, relation.label)
+        if key not in best or relation.score > best[key].score:
+            best[key] = replace(relation, head=head, tail=tail)
+    return tuple(joined), tuple(best.values())
+
+
 def typed_by_incident(triggers: tuple[SpanPrediction, ...], relations: tuple[RelationPrediction, ...],
                       incidents: tuple[Incident, ...]) -> tuple[tuple[SpanPrediction, ...], tuple[RelationPrediction, ...]]:
     """The article's triggers and relations with each trigger typed as its incident's record has it: "the attack"

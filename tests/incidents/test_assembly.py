@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from conflict_ie.incidents.assembly import assemble, typed_by_incident
+from conflict_ie.incidents.assembly import assemble, joined_abutting_triggers, typed_by_incident
 from conflict_ie.records import RelationPrediction, SpanPrediction
 
 TEXT = ("An air strike hit Idlib on Monday, killing 12 people. The strikes also destroyed a depot. "
@@ -311,3 +311,22 @@ def test_a_bare_plural_placed_only_in_a_country_is_talk_about_violence():
     # each on its own: merged, the anchored record would keep the others
     kept = [bool(assemble(text, (*syria, five), (t,), relations)) for t in (habit, counted, definite)]
     assert kept == [False, True, True]  # the habit goes; a count anchors; "The strikes" is definite
+
+
+def test_abutting_trigger_words_are_one_trigger_with_the_relations_of_both():
+    text = "A grenade attack hit the gate in Basra. Then an attack strike. Raids\nStrikes resumed"
+    grenade, attack = span_in(text, "grenade", "Explosion"), span_in(text, "attack", "Shelling")
+    catch_all, strike = span_in(text, "attack", "Attack", 1), span_in(text, "strike", "AirStrike")
+    line_end, next_line = span_in(text, "Raids", "Attack"), span_in(text, "Strikes", "AirStrike")
+    gate, basra = span_in(text, "gate", "Facility"), span_in(text, "Basra", "Location")
+    relations = (RelationPrediction(grenade, basra, "place", 0.7), RelationPrediction(attack, gate, "target", 0.9),
+                 RelationPrediction(attack, basra, "place", 0.8), RelationPrediction(grenade, attack, "same_incident", 0.9))
+    triggers, joined = joined_abutting_triggers(text, (grenade, attack, catch_all, strike, line_end, next_line),
+                                                relations)
+    # the word that names the means types the compound; the catch-all gives way; a line break keeps words apart
+    assert [(t.text, t.label) for t in triggers] == [("grenade attack", "Explosion"), ("attack strike", "AirStrike"),
+                                                     ("Raids", "Attack"), ("Strikes", "AirStrike")]
+    compound = triggers[0]
+    assert sorted((r.tail.text, r.label, r.score) for r in joined) == [("Basra", "place", 0.8), ("gate", "target", 0.9)]
+    assert all(r.head == compound for r in joined)
+    assert joined_abutting_triggers(text, (grenade, catch_all), relations[:1]) == ((grenade, catch_all), relations[:1])
