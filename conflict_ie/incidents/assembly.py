@@ -17,6 +17,12 @@ otherwise: one kind of means (aircraft and drones, rockets, artillery and missil
 the guidelines have it, and then every trigger of the incident takes that type; otherwise only catch-all Attack
 triggers take the incident's type (``typed_by_incident`` carries it to the article's triggers and relations).
 
+Talk about violence makes no record: a predicted trigger that modifies the noun after it ("attack helicopters"),
+a record that nothing anchors in a happening whose every trigger is generic ("A strike, as defined ..."), and a
+count of events over whole countries ("34 strikes in Syria and Iraq") are dropped (``is_modifier_use``,
+``is_generic_mention``, ``is_national_tally``). Before assembly, ``joined_abutting_triggers`` makes a compound
+event word the tagger split ("grenade attack") one trigger.
+
 Role fillers (the document-level role-filler layer: mentions the model reads as an attacker, target, victim or
 instrument of some incident of the article) then fill the roles the relations left empty: a filler joins the
 incident of the nearest trigger in its own sentence when that incident has no filler in that role yet and holds
@@ -129,7 +135,7 @@ def assemble(text: str, entities: tuple[SpanPrediction, ...], triggers: tuple[Sp
                   places, sentence_ranges, sentence_starts, publication_date, armed_members)
         for _, members in sorted(clusters.items())
     ]
-    if merge_heuristics:  # gold is annotated as it is
+    if merge_heuristics:  # gold is assembled as annotated
         incidents = [incident for incident in incidents
                      if not is_generic_mention(text, incident) and not is_national_tally(text, incident)]
     return tuple(incidents)
@@ -167,12 +173,16 @@ _TALLY = re.compile(r"\b(?:[2-9]|[1-9]\d+|two|three|four|five|six|seven|eight|ni
                     r"thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|dozen|dozens|scores)\s+$", re.IGNORECASE)
 
 
+def _only_a_country(place) -> bool:
+    """A place that names a whole country ("in Syria"), no region or town in it."""
+    return bool(place.country) and place.hierarchy == (place.country,)
+
+
 def is_national_tally(text: str, incident: Incident) -> bool:
     """A count of events over whole countries ("conducted 34 strikes against ISIL in Syria and Iraq"), which the
     report then breaks down by town: a total, not one incident. ACLED codes events where they happened; no
     annotated incident counts its events and names only countries."""
-    countries_only = bool(incident.places) and all(
-        place.country and place.hierarchy == (place.country,) for place in incident.places)
+    countries_only = bool(incident.places) and all(map(_only_a_country, incident.places))
     return countries_only and any(t.text.lower().endswith("s") and _TALLY.search(text[max(0, t.start - 40):t.start])
                                   for t in incident.triggers)
 
@@ -183,8 +193,7 @@ def is_generic_mention(text: str, incident: Incident) -> bool:
     Definitions ("A strike, as defined ..., means"), habits and promises ("many more strikes", "nations which
     have conducted strikes in Syria", "in attacks claimed by armed factions") are not incidents by the
     guidelines; no annotated incident lacks all of these anchors."""
-    if any(getattr(incident, role) for role in ANCHOR_ROLES) or any(
-            not (place.country and place.hierarchy == (place.country,)) for place in incident.places):
+    if any(getattr(incident, role) for role in ANCHOR_ROLES) or not all(map(_only_a_country, incident.places)):
         return False
 
     def generic(trigger: SpanPrediction) -> bool:
@@ -204,22 +213,25 @@ def joined_abutting_triggers(text: str, triggers: tuple[SpanPrediction, ...],
     words (the strongest of each head, tail and label). The words are joined after relation scoring, so every
     relation the model drew for either word is kept (scoring the joined span afresh, tried on dev, split more
     incidents than it joined: incident role F1 0.535 to 0.528)."""
-    ordered = sorted(triggers, key=lambda t: (t.start, t.end))
+    groups: list[list[SpanPrediction]] = []  # runs of abutting words, in text order
+    for trigger in sorted(triggers, key=lambda t: (t.start, t.end)):
+        last = groups[-1][-1] if groups else None
+        if last is not None and last.end < trigger.start and not text[last.end:trigger.start].strip(" \t\u00a0"):
+            groups[-1].append(trigger)
+        else:
+            groups.append([trigger])
     joined: list[SpanPrediction] = []
     replaced: dict[SpanPrediction, SpanPrediction] = {}
-    for trigger in ordered:
-        previous = joined[-1] if joined else None
-        if previous is not None and previous.end < trigger.start and not text[previous.end:trigger.start].strip(" \t\u00a0"):
-            label = trigger.label if previous.label == "Attack" else previous.label
-            both = SpanPrediction(previous.start, trigger.end, text[previous.start:trigger.end], label,
-                                  round((previous.score + trigger.score) / 2, 4))
-            for old, new in list(replaced.items()):
-                if new == previous:
-                    replaced[old] = both
-            replaced[previous], replaced[trigger] = both, both
-            joined[-1] = both
-        else:
-            joined.append(trigger)
+    for words in groups:
+        if len(words) == 1:
+            joined.append(words[0])
+            continue
+        first, last = words[0], words[-1]
+        label = next((w.label for w in words if w.label != "Attack"), "Attack")
+        both = SpanPrediction(first.start, last.end, text[first.start:last.end], label,
+                              round(sum(w.score for w in words) / len(words), 4))
+        joined.append(both)
+        replaced.update(dict.fromkeys(words, both))
     if not replaced:
         return triggers, relations
     best: dict[tuple, RelationPrediction] = {}
@@ -240,7 +252,8 @@ def typed_by_incident(triggers: tuple[SpanPrediction, ...], relations: tuple[Rel
     training and dev splits mixes trigger types), where the model reads the word alone and says Attack."""
     typed = {(t.start, t.end): t for incident in incidents for t in incident.triggers}
     trigger_set = set(triggers)
-    # a trigger no incident holds was a generic mention (``is_generic_mention``): no trigger, no relations
+    # a trigger no incident holds was talk about violence that assembly dropped (``is_generic_mention``,
+    # ``is_modifier_use``, ``is_national_tally``): no trigger, no relations
     dropped = {t for t in triggers if (t.start, t.end) not in typed}
 
     def retyped(span: SpanPrediction) -> SpanPrediction:
